@@ -1,0 +1,70 @@
+"""Flask CLI commands: ``db upgrade``, ``seed-demo``, ``demo``, ``worker``."""
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from admin.context import services
+from commerce.db import upgrade_database
+from commerce.demo import DEMO_USSD_CODE, seed_demo_store
+
+db_group = AppGroup("db", help="Database schema (Alembic migrations).")
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply the migrations up to REVISION (default: the latest)."""
+    upgrade_database(services().database_url, revision)
+    click.echo(f"Database is at {revision}.")
+
+
+def _seed() -> None:
+    with services().db() as db:
+        store, created = seed_demo_store(db)
+        click.echo(f"{'Created' if created else 'Found'} demo store {store.name!r} "
+                   f"(id {store.id}, USSD {store.ussd_code}).")
+
+
+@click.command("seed-demo")
+def seed_demo_command() -> None:
+    """Create the demo store "Mama Mboga Fresh" unless it exists."""
+    _seed()
+
+
+@click.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def demo_command(host: str, port: int) -> None:
+    """Migrate, seed the demo store if needed, and serve it."""
+    upgrade_database(services().database_url)
+    _seed()
+    url = f"http://{host}:{port}"
+    click.echo(f"""
+Duka is serving the demo shop at {url}
+  Try it from another terminal, as a shopper on a feature phone:
+      .venv/bin/flask --app wsgi ussd --url {url}
+  or as Africa's Talking would:
+      curl -d sessionId=s1 -d serviceCode='{DEMO_USSD_CODE}' -d phoneNumber=+254712345678 \\
+           -d networkCode=63902 -d text= {url}/channels/ussd/africastalking
+  Health: {url}/healthz   Readiness: {url}/readyz
+  SMS receipts are written to this log unless AT_USERNAME and AT_API_KEY are set.
+""")
+    current_app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+def worker_command(burst: bool) -> None:
+    """Run background jobs from Redis (RQ). Needs REDIS_URL."""
+    from rq import SimpleWorker
+
+    redis = services().redis
+    if redis is None:
+        raise click.ClickException("REDIS_URL is not set: jobs run inline, no worker needed.")
+    # SimpleWorker runs jobs in this process: no fork sharing the database pool with a child.
+    SimpleWorker(["default"], connection=redis).work(burst=burst, with_scheduler=True)
+
+
+COMMANDS = (db_group, seed_demo_command, demo_command, worker_command)

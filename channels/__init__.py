@@ -1,0 +1,1 @@
+"""Gateways at the edge: wire formats, signatures, session stores, renderers, outbound sends."""

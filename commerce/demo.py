@@ -1,0 +1,87 @@
+"""The demo store, "Mama Mboga Fresh": a Nairobi greengrocer selling in KES."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from commerce.models import Category, Product, Store, Variant
+
+DEMO_SLUG = "mama-mboga"
+DEMO_USSD_CODE = "*384*123#"
+
+# category -> [(product, [(size, price in KES cents, stock)])]; "" = the product has one size.
+CATALOG: dict[str, list[tuple[str, list[tuple[str, int, int]]]]] = {
+    "Vegetables": [
+        ("Sukuma wiki", [("bunch", 3000, 120)]),
+        ("Tomatoes", [("1kg", 12000, 80), ("500g", 6500, 60)]),
+        ("Onions", [("1kg", 10000, 70)]),
+        ("Cabbage", [("", 6000, 40)]),
+        ("Spinach", [("bunch", 4000, 50)]),
+        ("Carrots", [("1kg", 9000, 35)]),
+        ("Irish potatoes", [("2kg", 18000, 45), ("5kg", 42000, 12)]),
+        ("Managu", [("bunch", 5000, 3)]),  # low stock
+    ],
+    "Fruits": [
+        ("Bananas", [("bunch", 15000, 25)]),
+        ("Mangoes", [("each", 5000, 60)]),
+        ("Avocados", [("each", 3000, 90)]),
+        ("Oranges", [("1kg", 16000, 30)]),
+        ("Pineapple", [("", 12000, 0)]),  # out of stock
+        ("Watermelon", [("", 25000, 8)]),
+        ("Passion fruit", [("250g", 8000, 20)]),
+    ],
+    "Grains & Flour": [
+        ("Maize flour", [("1kg", 7000, 100), ("2kg", 13500, 60)]),
+        ("Rice", [("1kg", 18000, 50), ("2kg", 34000, 30)]),
+        ("Beans", [("1kg", 16000, 40)]),
+        ("Green grams", [("1kg", 20000, 25)]),
+        ("Wheat flour", [("2kg", 19000, 35)]),
+        ("Sugar", [("1kg", 17000, 4)]),  # low stock
+    ],
+    "Dairy & Eggs": [
+        ("Fresh milk", [("500ml", 6000, 70), ("1L", 11500, 40)]),
+        ("Mala", [("500ml", 7000, 25)]),
+        ("Eggs", [("tray of 30", 45000, 15), ("half dozen", 9500, 30)]),
+        ("Butter", [("250g", 28000, 10)]),
+        ("Yoghurt", [("500ml", 12000, 0)]),  # out of stock
+    ],
+    "Household": [
+        ("Cooking oil", [("1L", 32000, 30), ("3L", 92000, 10)]),
+        ("Bar soap", [("", 15000, 40)]),
+        ("Salt", [("500g", 3000, 60)]),
+        ("Tea leaves", [("250g", 15000, 20)]),
+        ("Matches", [("pack of 10", 5000, 50)]),
+    ],
+}
+
+
+def demo_store(session: Session) -> Store | None:
+    return session.scalar(select(Store).where(Store.slug == DEMO_SLUG))
+
+
+def seed_demo_store(session: Session) -> tuple[Store, bool]:
+    """Create the demo store unless it exists; returns (store, created)."""
+    existing = demo_store(session)
+    if existing is not None:
+        return existing, False
+    store = Store(
+        slug=DEMO_SLUG, name="Mama Mboga Fresh", currency="KES", country="KE",
+        default_locale="en", locales="en,sw", timezone="Africa/Nairobi",
+        contact_phone="+254700123456", ussd_code=DEMO_USSD_CODE,
+    )
+    session.add(store)
+    session.flush()
+    for position, (category_name, products) in enumerate(CATALOG.items()):
+        category = Category(store_id=store.id, name=category_name, position=position)
+        session.add(category)
+        session.flush()
+        for product_name, sizes in products:
+            product = Product(store_id=store.id, category_id=category.id, name=product_name)
+            session.add(product)
+            session.flush()
+            for size, price, stock in sizes:
+                sku = "-".join(w[:4].upper() for w in (product_name + " " + size).split())
+                session.add(Variant(store_id=store.id, product_id=product.id, sku=sku,
+                                    name=size, price=price, stock=stock))
+    session.commit()
+    return store, True

@@ -1,0 +1,55 @@
+"""Domain events through a transactional outbox.
+
+``record`` writes the event in the caller's transaction, so it exists exactly when the change
+does. ``relay_pending`` (run as a job after commit) hands each event to the handlers that were
+subscribed at start-up; commerce never imports who listens.
+"""
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from typing import Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from commerce.db import utcnow
+from commerce.models import OutboxEvent
+
+log = logging.getLogger(__name__)
+
+ORDER_PLACED = "order.placed"
+
+Handler = Callable[[OutboxEvent], None]
+_handlers: dict[str, list[Handler]] = defaultdict(list)
+
+
+def subscribe(name: str, handler: Handler) -> None:
+    if handler not in _handlers[name]:
+        _handlers[name].append(handler)
+
+
+def record(session: Session, store_id: int | None, name: str, payload: dict) -> None:
+    session.add(OutboxEvent(store_id=store_id, name=name, payload=payload))
+    session.info["outbox_dirty"] = True  # tells the after-commit hook to kick the relay
+
+
+def relay_pending(session: Session, batch: int = 100) -> int:
+    """Hand pending events to their handlers; returns how many were relayed."""
+    stmt = (
+        select(OutboxEvent)
+        .where(OutboxEvent.relayed_at.is_(None))
+        .order_by(OutboxEvent.id)
+        .limit(batch)
+        .with_for_update(skip_locked=True)  # concurrent relays share the work (PostgreSQL)
+    )
+    relayed = 0
+    for event in session.scalars(stmt):
+        for handler in _handlers.get(event.name, ()):
+            handler(event)
+        event.relayed_at = utcnow()
+        relayed += 1
+    session.commit()
+    if relayed:
+        log.info("relayed %d event(s)", relayed)
+    return relayed

@@ -1,0 +1,53 @@
+"""Background jobs: RQ when Redis is configured, otherwise run inline in this process.
+
+A job is a plain importable function. Failures are retried (``retries`` times) and logged;
+they never reach the caller, whose own work (an order, say) is already committed.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Callable, Protocol, Sequence
+
+log = logging.getLogger(__name__)
+
+
+def _name(func: Callable) -> str:
+    return f"{func.__module__}.{func.__qualname__}"
+
+
+class JobQueue(Protocol):
+    def enqueue(self, func: Callable, *args, retries: int = 0) -> None: ...
+
+
+class InlineJobs:
+    """The embedded default: no Redis, so run the job now and retry at once on failure."""
+
+    def enqueue(self, func: Callable, *args, retries: int = 0) -> None:
+        attempts = retries + 1
+        for attempt in range(1, attempts + 1):
+            try:
+                func(*args)
+                return
+            except Exception:
+                log.exception("job %s failed (attempt %d of %d)", _name(func), attempt, attempts)
+        log.error("job %s gave up after %d attempt(s)", _name(func), attempts)
+
+
+class RqJobs:
+    """Jobs go to an RQ queue in Redis; ``flask --app wsgi worker`` runs them."""
+
+    def __init__(self, redis, retry_intervals: Sequence[int] = (10, 60, 300), queue="default"):
+        from rq import Queue
+
+        self.queue = Queue(queue, connection=redis)
+        self.retry_intervals = list(retry_intervals) or [0]
+
+    def enqueue(self, func: Callable, *args, retries: int = 0) -> None:
+        from rq import Retry
+
+        retry = None
+        if retries:
+            last = len(self.retry_intervals) - 1
+            intervals = [self.retry_intervals[min(i, last)] for i in range(retries)]
+            retry = Retry(max=retries, interval=intervals)
+        self.queue.enqueue(func, *args, retry=retry)

@@ -1,0 +1,16 @@
+"""Finding the store a channel address belongs to."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from commerce.models import Store
+
+
+def normalise_service_code(code: str) -> str:
+    return "".join(code.split())
+
+
+def find_store_by_ussd_code(session: Session, service_code: str) -> Store | None:
+    code = normalise_service_code(service_code)
+    return session.scalar(select(Store).where(Store.ussd_code == code))

@@ -1,0 +1,107 @@
+"""The app factory: configuration, blueprints, and the wiring between the packages.
+
+``gunicorn wsgi:app`` serves it; ``flask --app wsgi ...`` runs its commands.
+"""
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask, current_app
+from sqlalchemy import event
+
+import admin.context
+import channels.context
+from admin import cli as admin_cli
+from admin.health import bp as health_bp
+from channels import notifications
+from channels.cli import ussd_command
+from channels.sessions import InProcessSessions, RedisSessions
+from channels.sms import AfricasTalkingSms, LoggedSms
+from channels.ussd import bp as ussd_bp
+from commerce import events
+from commerce.db import make_engine, make_session_factory
+from commerce.jobs import InlineJobs, RqJobs
+
+log = logging.getLogger("duka")
+
+SETTINGS = (
+    "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "AT_USERNAME", "AT_API_KEY", "AT_BASE_URL",
+    "AT_SENDER_ID", "JOB_RETRY_INTERVALS",
+)
+
+
+def load_config(app: Flask, overrides: dict | None) -> None:
+    for name in SETTINGS:
+        if os.environ.get(name):
+            app.config[name] = os.environ[name]
+    app.config.update(overrides or {})
+    if not app.config.get("DATABASE_URL"):  # the embedded default: SQLite in the instance folder
+        os.makedirs(app.instance_path, exist_ok=True)
+        app.config["DATABASE_URL"] = f"sqlite:///{os.path.join(app.instance_path, 'duka.sqlite3')}"
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = "dev-only-not-secret"
+        log.warning("SECRET_KEY is not set; using a development key")
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__)
+    load_config(app, config)
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("transitions").setLevel(logging.WARNING)  # it logs every state change
+
+    engine = make_engine(app.config["DATABASE_URL"])
+    db = make_session_factory(engine)
+
+    redis = None
+    if app.config.get("REDIS_URL"):
+        from redis import Redis
+
+        redis = Redis.from_url(app.config["REDIS_URL"], socket_timeout=5, socket_connect_timeout=2)
+        retry_setting = str(app.config.get("JOB_RETRY_INTERVALS", "10,60,300"))
+        intervals = [int(seconds) for seconds in retry_setting.split(",")]
+        jobs = RqJobs(redis, retry_intervals=intervals)
+        sessions = RedisSessions(redis)
+    else:
+        jobs, sessions = InlineJobs(), InProcessSessions()
+
+    if app.config.get("AT_USERNAME") and app.config.get("AT_API_KEY"):
+        sms = AfricasTalkingSms(app.config["AT_USERNAME"], app.config["AT_API_KEY"],
+                                base_url=app.config.get("AT_BASE_URL"),
+                                sender_id=app.config.get("AT_SENDER_ID"))
+    else:
+        sms = LoggedSms()
+
+    app.extensions["duka.db"] = db
+    app.extensions["duka.engine"] = engine
+    app.extensions["duka.jobs"] = jobs
+    channels.context.init_app(app, channels.context.ChannelServices(db, jobs, sessions, sms))
+    admin.context.init_app(app, admin.context.AdminServices(db, app.config["DATABASE_URL"], redis))
+
+    # Events recorded in a transaction are relayed by a job once that transaction commits.
+    @event.listens_for(db, "after_commit")
+    def _relay_after_commit(session):
+        if session.info.pop("outbox_dirty", False):
+            try:
+                jobs.enqueue(relay_events)
+            except Exception:  # e.g. Redis down: the events wait in the outbox for the next relay
+                log.exception("could not queue the event relay")
+
+    events.subscribe(events.ORDER_PLACED, notifications.on_order_placed)
+
+    app.register_blueprint(health_bp)
+    app.register_blueprint(ussd_bp)
+    for command in (*admin_cli.COMMANDS, ussd_command):
+        app.cli.add_command(command)
+    return app
+
+
+def relay_events() -> None:
+    """Job: hand outbox events to their handlers."""
+    with current_app.extensions["duka.db"]() as session:
+        events.relay_pending(session)
+
+
+app = create_app()
