@@ -65,7 +65,7 @@ def create_app(config: dict | None = None) -> Flask:
         jobs = RqJobs(redis, retry_intervals=intervals)
         sessions = RedisSessions(redis)
     else:
-        jobs, sessions = InlineJobs(), InProcessSessions()
+        jobs, sessions = InlineJobs(context=app.app_context), InProcessSessions()
 
     if app.config.get("AT_USERNAME") and app.config.get("AT_API_KEY"):
         sms = AfricasTalkingSms(app.config["AT_USERNAME"], app.config["AT_API_KEY"],

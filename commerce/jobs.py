@@ -6,7 +6,8 @@ they never reach the caller, whose own work (an order, say) is already committed
 from __future__ import annotations
 
 import logging
-from typing import Callable, Protocol, Sequence
+from contextlib import nullcontext
+from typing import Callable, ContextManager, Protocol, Sequence
 
 log = logging.getLogger(__name__)
 
@@ -20,13 +21,20 @@ class JobQueue(Protocol):
 
 
 class InlineJobs:
-    """The embedded default: no Redis, so run the job now and retry at once on failure."""
+    """The embedded default: no Redis, so run the job now and retry at once on failure.
+
+    ``context`` gives each job what a worker process would have (the app's context).
+    """
+
+    def __init__(self, context: Callable[[], ContextManager] = nullcontext):
+        self.context = context
 
     def enqueue(self, func: Callable, *args, retries: int = 0) -> None:
         attempts = retries + 1
         for attempt in range(1, attempts + 1):
             try:
-                func(*args)
+                with self.context():
+                    func(*args)
                 return
             except Exception:
                 log.exception("job %s failed (attempt %d of %d)", _name(func), attempt, attempts)

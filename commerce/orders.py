@@ -121,20 +121,20 @@ def get_order(session: Session, store_id: int, order_id: int) -> Order:
     return order
 
 
-def sms_receipt(order: Order, store: Store, locale: str = "en") -> str:
-    """A plain-text receipt that fits two SMS parts; long orders are summarised."""
+def sms_receipt(order: Order, store: Store, locale: str = "en", limit: int = 306) -> str:
+    """A plain-text receipt within two SMS parts (2 x 153); long orders end in "+N more"."""
     head = f"{store.name}: order #{order.number} received."
     foot = f"Total {order.total_money.format(locale)}. Pay cash on delivery."
     if store.contact_phone:
         foot += f" Help: {store.contact_phone}"
-    budget = 300 - len(head) - len(foot)
-    items: list[str] = []
-    for i, line in enumerate(order.lines):
-        item = f" {line.quantity}x {line.title}"
-        rest = len(order.lines) - i - 1
-        more = f" +{rest} more" if rest else ""
-        if len(" ".join(items)) + len(item) + len(more) + 1 > budget:
-            items.append(f"+{len(order.lines) - i} more")
-            break
-        items.append(item.strip())
-    return f"{head} {', '.join(items)}. {foot}"
+    items = [f"{line.quantity}x {line.title}" for line in order.lines]
+
+    def compose(shown: int) -> str:
+        hidden = len(items) - shown
+        listed = items[:shown] + ([f"+{hidden} more"] if hidden else [])
+        return f"{head} {', '.join(listed)}. {foot}"
+
+    for shown in range(len(items), 0, -1):
+        if len(compose(shown)) <= limit:
+            return compose(shown)
+    return compose(0)

@@ -1,0 +1,138 @@
+"""Africa's Talking USSD hops, through the real endpoint."""
+import pytest
+from sqlalchemy import func, select
+
+from commerce.models import CartLine, Customer, Order
+
+PHONE = "+254712345678"
+
+
+@pytest.fixture
+def hop(app, store):
+    client = app.test_client()
+
+    def hop(text: str, session: str = "ATUid_1", phone: str = PHONE,
+            code: str = "*384*123#", **extra):
+        form = {"sessionId": session, "serviceCode": code, "phoneNumber": phone,
+                "networkCode": "63902", "text": text, **extra}
+        response = client.post("/channels/ussd/africastalking", data=form)
+        assert response.mimetype == "text/plain"
+        return response.status_code, response.get_data(as_text=True)
+
+    return hop
+
+
+HOME = "CON Karibu Mama Mboga Fresh!\n1. Shop\n2. My cart"
+
+
+def test_the_first_hop_shows_the_home_menu_and_registers_the_customer(hop, db):
+    assert hop("") == (200, HOME)
+    assert db.scalar(select(Customer.phone)) == PHONE
+
+
+def test_a_local_phone_number_is_the_same_customer_as_its_e164_form(hop, db):
+    hop("", phone="0712345678")
+    hop("", session="ATUid_2", phone=PHONE)
+    assert db.scalar(select(func.count(Customer.id))) == 1
+
+
+def test_an_unknown_service_code_gets_a_polite_end(hop, db):
+    assert hop("", code="*999*1#") == (200, "END Sorry, this USSD code is not in use.")
+    assert db.scalar(select(func.count(Customer.id))) == 0
+
+
+@pytest.mark.parametrize("missing", ["sessionId", "serviceCode", "phoneNumber", "text"])
+def test_a_request_missing_a_field_gets_a_clear_end_and_changes_nothing(app, store, db,
+                                                                        missing):
+    form = {"sessionId": "s", "serviceCode": "*384*123#", "phoneNumber": PHONE, "text": ""}
+    del form[missing]
+    response = app.test_client().post("/channels/ussd/africastalking", data=form)
+    assert response.status_code == 400
+    assert response.get_data(as_text=True) == (
+        "END Sorry, this request could not be read. Please dial again.")
+    assert db.scalar(select(func.count(Customer.id))) == 0
+
+
+def test_a_bad_phone_number_gets_a_polite_end(hop):
+    assert hop("", phone="not-a-number") == (
+        200, "END Sorry, we could not read your phone number.")
+
+
+@pytest.mark.parametrize("bad", ["7", "abc", "x" * 2000, "😀🍅", "", "1.5", "-1"])
+def test_input_matching_no_option_shows_the_menu_again_and_says_why(hop, bad):
+    hop("")
+    status, screen = hop(bad if bad else "*")  # "" after a hop arrives as a trailing "*"
+    assert status == 200
+    assert screen == ("CON Please reply with a number from the list.\nKaribu Mama Mboga "
+                      "Fresh!\n1. Shop\n2. My cart")
+
+
+def test_a_wrong_quantity_reprompts_with_the_range_and_adds_nothing(hop, db):
+    hop("")
+    hop("1")  # products: 1. Cabbage
+    status, screen = hop("1*1")
+    assert screen == "CON Cabbage Ksh60 each.\nHow many? (1-40)\n0. Back"
+    text = "1*1"
+    for bad in ["41", "lots", "9" * 2000, "-3", "2.5"]:
+        text += "*" + bad
+        status, screen = hop(text)
+        assert screen == "CON Please enter a number from 1 to 40.\nCabbage Ksh60 each.\n" \
+                         "How many? (1-40)\n0. Back"
+    assert db.scalar(select(func.count(CartLine.id))) == 0
+
+
+def test_a_dial_string_with_extra_digits_jumps_straight_there(hop):
+    status, screen = hop("1")  # *384*123*1# : pre-filled "1" on the first hop
+    assert screen.startswith("CON Choose a product:\n1. Cabbage Ksh60")
+
+
+def test_a_repeated_hop_is_not_applied_twice(hop, db):
+    hop("")
+    hop("1")
+    hop("1*1")
+    first = hop("1*1*2")
+    again = hop("1*1*2")  # the gateway retried the same request
+    assert first == again
+    assert db.scalar(select(CartLine.quantity)) == 2
+
+
+def test_more_and_back_page_through_products(hop):
+    hop("")
+    _, page1 = hop("1")
+    _, page2 = hop("1*98")
+    _, back = hop("1*98*0")
+    assert "98. More" in page1 and page2.startswith("CON 7. ")
+    assert back == page1.replace("Choose a product:\n", "", 1) or back == page1
+    _, home = hop("1*98*0*0")
+    assert home == HOME
+
+
+def test_zero_zero_goes_home_from_anywhere(hop):
+    hop("")
+    hop("1")
+    hop("1*1")
+    assert hop("1*1*00") == (200, HOME)
+
+
+def test_sold_out_products_cannot_be_bought(hop):
+    hop("")
+    hop("1")
+    status, screen = hop("1*14")  # 14. Pineapple (sold out), on the third page
+    assert screen.startswith("CON Sorry, Pineapple is sold out.\nChoose a product:")
+
+
+def test_someone_elses_session_id_does_not_show_their_cart(hop, db):
+    hop("")
+    hop("1")
+    hop("1*1")
+    hop("1*1*3")  # 3 cabbages in the first shopper's cart
+    # Another phone reuses the session id: it starts its own session, with its own cart.
+    status, screen = hop("2", phone="+254722000111")
+    assert screen == "CON Your cart is empty.\n1. Shop\n0. Back"
+    assert db.scalars(select(CartLine.quantity)).all() == [3]
+
+
+def test_an_at_sign_typed_on_the_handset_arrives_as_inverted_exclamation():
+    from channels.ussd import clean_input
+
+    assert clean_input(" me¡duka.africa ") == "me@duka.africa"

@@ -1,0 +1,112 @@
+"""Test fixtures. The suite runs on the embedded default (SQLite, no Redis) unless
+TEST_DATABASE_URL (PostgreSQL) and TEST_REDIS_URL point at throwaway services, which it wipes.
+"""
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+from sqlalchemy import text
+from werkzeug.serving import make_server
+
+from commerce.db import Base, make_engine, upgrade_database
+from commerce.demo import seed_demo_store
+from tests.fakes.africastalking import FakeAfricasTalking
+from wsgi import create_app
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
+
+
+def pytest_report_header(config):
+    return [f"duka database: {'PostgreSQL' if TEST_DATABASE_URL else 'SQLite (embedded)'}; "
+            f"redis: {'yes, jobs via RQ' if TEST_REDIS_URL else 'no, inline jobs'}"]
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    """A database with the schema built by running the migrations."""
+    if TEST_DATABASE_URL:
+        engine = make_engine(TEST_DATABASE_URL)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+        url = TEST_DATABASE_URL
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'duka-test.sqlite3'}"
+    upgrade_database(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def fake_at():
+    fake = FakeAfricasTalking().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def app(database_url, fake_at):
+    fake_at.reset()
+    app = create_app({
+        "TESTING": True, "DATABASE_URL": database_url, "REDIS_URL": TEST_REDIS_URL,
+        "AT_USERNAME": fake_at.username, "AT_API_KEY": fake_at.api_key,
+        "AT_BASE_URL": fake_at.url, "JOB_RETRY_INTERVALS": "0", "SECRET_KEY": "test",
+    })
+    redis = app.extensions["duka.admin"].redis
+    if redis is not None:
+        redis.flushdb()
+    yield app
+    _empty_tables(app)
+    app.extensions["duka.engine"].dispose()
+
+
+def _empty_tables(app) -> None:
+    engine = app.extensions["duka.engine"]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(Base.metadata.sorted_tables):
+                conn.execute(table.delete())
+
+
+@pytest.fixture
+def db(app):
+    with app.extensions["duka.db"]() as session:
+        yield session
+
+
+@pytest.fixture
+def store(db):
+    store, _ = seed_demo_store(db)
+    return store
+
+
+@pytest.fixture
+def run_jobs(app):
+    """Drain the job queue the way ``flask --app wsgi worker`` does (inline jobs already ran)."""
+
+    def run() -> None:
+        redis = app.extensions["duka.admin"].redis
+        if redis is None:
+            return
+        from rq import SimpleWorker
+
+        with app.app_context():
+            SimpleWorker(["default"], connection=redis).work(burst=True)
+
+    return run
+
+
+@pytest.fixture
+def live_server(app):
+    """The app on a real HTTP port, as Africa's Talking would reach it."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
