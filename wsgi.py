@@ -51,6 +51,7 @@ def create_app(config: dict | None = None) -> Flask:
         logging.basicConfig(level=logging.INFO,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("transitions").setLevel(logging.WARNING)  # it logs every state change
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
     engine = make_engine(app.config["DATABASE_URL"])
     db = make_session_factory(engine)

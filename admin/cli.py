@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
+from werkzeug.serving import run_simple
 
 from admin.context import services
 from commerce.db import upgrade_database
@@ -28,12 +29,14 @@ def _seed() -> None:
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo_command() -> None:
     """Create the demo store "Mama Mboga Fresh" unless it exists."""
     _seed()
 
 
 @click.command("demo")
+@with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 def demo_command(host: str, port: int) -> None:
@@ -51,10 +54,12 @@ Duka is serving the demo shop at {url}
   Health: {url}/healthz   Readiness: {url}/readyz
   SMS receipts are written to this log unless AT_USERNAME and AT_API_KEY are set.
 """)
-    current_app.run(host=host, port=port, threaded=True, use_reloader=False)
+    # app.run() refuses to run inside a flask command; serve with Werkzeug directly.
+    run_simple(host, port, current_app._get_current_object(), threaded=True)
 
 
 @click.command("worker")
+@with_appcontext
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 def worker_command(burst: bool) -> None:
     """Run background jobs from Redis (RQ). Needs REDIS_URL."""

@@ -48,19 +48,34 @@ def fake_at():
 
 
 @pytest.fixture
-def app(database_url, fake_at):
-    fake_at.reset()
-    app = create_app({
-        "TESTING": True, "DATABASE_URL": database_url, "REDIS_URL": TEST_REDIS_URL,
-        "AT_USERNAME": fake_at.username, "AT_API_KEY": fake_at.api_key,
-        "AT_BASE_URL": fake_at.url, "JOB_RETRY_INTERVALS": "0", "SECRET_KEY": "test",
-    })
-    redis = app.extensions["duka.admin"].redis
-    if redis is not None:
-        redis.flushdb()
-    yield app
-    _empty_tables(app)
-    app.extensions["duka.engine"].dispose()
+def make_app(database_url, fake_at):
+    """Build an app on the test database with the given settings; tables are emptied after."""
+    made = []
+
+    def make(**overrides):
+        fake_at.reset()
+        config = {
+            "TESTING": True, "DATABASE_URL": database_url, "REDIS_URL": TEST_REDIS_URL,
+            "AT_USERNAME": fake_at.username, "AT_API_KEY": fake_at.api_key,
+            "AT_BASE_URL": fake_at.url, "JOB_RETRY_INTERVALS": "0", "SECRET_KEY": "test",
+            **overrides,
+        }
+        app = create_app(config)
+        if config["REDIS_URL"] and config["REDIS_URL"] == TEST_REDIS_URL:
+            app.extensions["duka.admin"].redis.flushdb()
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        if app.config["DATABASE_URL"] == database_url:  # not a deliberately broken one
+            _empty_tables(app)
+        app.extensions["duka.engine"].dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
 
 
 def _empty_tables(app) -> None:

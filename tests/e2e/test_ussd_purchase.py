@@ -1,0 +1,51 @@
+"""A shopper buys from the demo store over HTTP, exactly as Africa's Talking would carry it."""
+from sqlalchemy import select
+
+from channels.ussd_phone import UssdPhone
+from commerce.models import Order, Variant
+
+PHONE = "+254712345678"
+
+
+def test_a_shopper_dials_browses_and_buys_with_cash_on_delivery(live_server, store, db,
+                                                                 fake_at, run_jobs):
+    phone = UssdPhone(live_server, PHONE, "*384*123#")
+
+    assert phone.dial() == "CON Karibu Mama Mboga Fresh!\n1. Shop\n2. My cart"
+    assert phone.send("1").startswith("CON Choose a product:\n1. Cabbage Ksh60\n")
+    phone.send("98")  # next page: Sukuma wiki, Tomatoes, ...
+    assert phone.send("8") == "CON Tomatoes: choose a size\n1. 1kg Ksh120\n2. 500g Ksh65\n0. Back"
+    assert phone.send("1") == "CON Tomatoes 1kg Ksh120 each.\nHow many? (1-80)\n0. Back"
+    assert phone.send("2") == ("CON 2x Tomatoes 1kg Ksh240\nTotal Ksh240\n1. Checkout\n"
+                               "2. Add more\n0. Back")
+    assert phone.send("1") == ("CON Total Ksh240, 2 item(s).\nPay cash on delivery.\n"
+                               "1. Confirm order\n0. Back")
+    assert phone.send("1") == ("END Asante! Order #1001 is placed. Pay Ksh240 cash on delivery. "
+                               "We will SMS you a receipt.")
+    assert phone.inputs == ["1", "98", "8", "1", "2", "1", "1"]
+
+    order = db.scalar(select(Order))
+    assert (order.number, order.total, order.payment_method, order.customer.phone) == (
+        1001, 24000, "cod", PHONE)
+    assert db.scalar(select(Variant.stock).where(Variant.sku == "TOMA-1KG")) == 78
+
+    run_jobs()
+    assert [m["to"] for m in fake_at.messages] == [PHONE]
+    assert "order #1001 received. 2x Tomatoes 1kg. Total Ksh240.00" in fake_at.messages[0]["message"]
+
+
+def test_the_terminal_phone_buys_from_the_running_server(app, live_server, store, db):
+    result = app.test_cli_runner().invoke(
+        args=["ussd", "--url", live_server, "--phone", "0712345678"],
+        input="1\n1\n3\n1\n1\n",  # Shop, Cabbage, 3, Checkout, Confirm
+    )
+    assert result.exit_code == 0, result.output
+    assert "Karibu Mama Mboga Fresh!" in result.output
+    assert "Asante! Order #1001 is placed. Pay Ksh180 cash on delivery." in result.output
+    assert db.scalar(select(Order.total)) == 18000
+
+
+def test_the_terminal_phone_says_clearly_when_no_server_answers(app):
+    result = app.test_cli_runner().invoke(args=["ussd", "--url", "http://127.0.0.1:9"])
+    assert result.exit_code != 0
+    assert "Could not reach http://127.0.0.1:9" in result.output
