@@ -136,3 +136,17 @@ def test_an_at_sign_typed_on_the_handset_arrives_as_inverted_exclamation():
     from channels.ussd import clean_input
 
     assert clean_input(" me¡duka.africa ") == "me@duka.africa"
+
+
+def test_with_redis_down_the_shopper_gets_a_polite_end_not_a_500(make_app, caplog):
+    app = make_app(REDIS_URL="redis://127.0.0.1:1/0")
+    with app.extensions["duka.db"]() as db:
+        from commerce.demo import seed_demo_store
+
+        seed_demo_store(db)
+    response = app.test_client().post("/channels/ussd/africastalking", data={
+        "sessionId": "s", "serviceCode": "*384*123#", "phoneNumber": PHONE, "text": ""})
+    assert response.status_code == 200
+    assert response.get_data(as_text=True) == (
+        "END Sorry, something went wrong. Please dial again in a moment.")
+    assert "USSD hop failed (session s)" in caplog.text
