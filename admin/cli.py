@@ -25,7 +25,7 @@ def _seed() -> None:
     with services().db() as db:
         store, created = seed_demo_store(db)
         click.echo(f"{'Created' if created else 'Found'} demo store {store.name!r} "
-                   f"(id {store.id}, USSD {store.ussd_code}).")
+                   f"(id {store.id}, USSD {DEMO_USSD_CODE}).")
 
 
 @click.command("seed-demo")

@@ -1,14 +1,18 @@
-"""Carts: one active cart per customer per store, shared by every channel."""
+"""Carts: one active cart per customer per store, shared by every channel; guest carts too."""
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from commerce import events, inventory
 from commerce.catalog import get_variant
-from commerce.errors import InvalidQuantity, OutOfStock
+from commerce.db import utcnow
+from commerce.errors import InvalidQuantity, NotFound, OutOfStock
 from commerce.models import Cart, CartLine, Store
 from commerce.money import Money
 
@@ -22,25 +26,47 @@ class CartLineView:
     quantity: int
     unit_price: Money
     total: Money
+    weight_grams: int
 
 
 @dataclass(frozen=True)
 class CartView:
     cart_id: int | None
     lines: tuple[CartLineView, ...]
-    total: Money
+    subtotal: Money
 
     @property
     def item_count(self) -> int:
         return sum(line.quantity for line in self.lines)
 
+    @property
+    def total(self) -> Money:  # before shipping and discounts: see checkout.compute_totals
+        return self.subtotal
 
+    @property
+    def weight_grams(self) -> int:
+        return sum(line.weight_grams * line.quantity for line in self.lines)
+
+
+# -- finding carts -------------------------------------------------------------------------------
 def get_active_cart(session: Session, store_id: int, customer_id: int) -> Cart | None:
     return session.scalar(
         select(Cart).where(
             Cart.store_id == store_id, Cart.customer_id == customer_id, Cart.status == "active"
         )
     )
+
+
+def get_guest_cart(session: Session, store_id: int, guest_token: str) -> Cart | None:
+    return session.scalar(select(Cart).where(
+        Cart.store_id == store_id, Cart.guest_token == guest_token, Cart.status == "active"))
+
+
+def get_cart(session: Session, store_id: int, cart_id: int) -> Cart:
+    cart = session.scalar(select(Cart).where(Cart.id == cart_id, Cart.store_id == store_id))
+    if cart is None:
+        raise NotFound("That cart does not exist.")
+    return cart
 
 
 def _get_or_create_active_cart(session: Session, store_id: int, customer_id: int) -> Cart:
@@ -56,6 +82,15 @@ def _get_or_create_active_cart(session: Session, store_id: int, customer_id: int
     return cart
 
 
+def do_create_guest_cart(session: Session, store: Store) -> Cart:
+    """A cart for a shopper not yet known by phone number; identified by its token."""
+    cart = Cart(store_id=store.id, guest_token=secrets.token_urlsafe(24))
+    session.add(cart)
+    session.commit()
+    return cart
+
+
+# -- changing carts ------------------------------------------------------------------------------
 def check_quantity(quantity: object) -> int:
     if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
         raise InvalidQuantity("Quantity must be a whole number of at least 1.")
@@ -64,38 +99,157 @@ def check_quantity(quantity: object) -> int:
     return quantity
 
 
-def do_add_to_cart(
-    session: Session, store: Store, customer_id: int, variant_id: int, quantity: int
-) -> CartView:
-    """Add ``quantity`` of a variant to the customer's cart; commits."""
-    check_quantity(quantity)
+def _check_can_hold(session: Session, store: Store, cart: Cart, variant_id: int,
+                    wanted: int) -> None:
+    if wanted > MAX_LINE_QUANTITY:
+        raise InvalidQuantity(f"You can buy at most {MAX_LINE_QUANTITY} of one item.")
+    held_by_this_cart = inventory.held_for_cart(session, store.id, cart.id).get(variant_id, 0) \
+        if cart.id else 0
+    available = inventory.available_quantity(session, store.id, variant_id) + held_by_this_cart
+    if wanted > available:
+        variant = get_variant(session, store.id, variant_id)
+        raise OutOfStock(
+            f"Sorry, only {available} {variant.title} left." if available
+            else f"Sorry, {variant.title} is sold out.",
+            variant_id=variant_id, available=available)
+
+
+def _add_line(session: Session, store: Store, cart: Cart, variant_id: int,
+              quantity: int) -> None:
     variant = get_variant(session, store.id, variant_id)
-    cart = _get_or_create_active_cart(session, store.id, customer_id)
     line = next((ln for ln in cart.lines if ln.variant_id == variant.id), None)
     wanted = quantity + (line.quantity if line else 0)
-    if wanted > MAX_LINE_QUANTITY:
-        session.rollback()
-        raise InvalidQuantity(f"You can buy at most {MAX_LINE_QUANTITY} of one item.")
-    if wanted > variant.stock:
-        session.rollback()
-        raise OutOfStock(
-            f"Only {variant.stock} {variant.title} left.", variant_id=variant.id,
-            available=variant.stock,
-        )
+    _check_can_hold(session, store, cart, variant.id, wanted)
     if line is None:
-        cart.lines.append(CartLine(store_id=store.id, variant_id=variant.id, quantity=quantity))
+        cart.lines.append(CartLine(store_id=store.id, variant_id=variant.id, quantity=quantity,
+                                   unit_price=variant.price))
     else:
         line.quantity = wanted
+        line.unit_price = variant.price
+    _touch(cart)
+
+
+def _touch(cart: Cart) -> None:
+    cart.last_activity_at = utcnow()
+    cart.abandoned_at = None
+
+
+def do_add_to_cart(session: Session, store: Store, customer_id: int, variant_id: int,
+                   quantity: int) -> CartView:
+    """Add ``quantity`` of a variant to the customer's cart; commits."""
+    check_quantity(quantity)
+    try:
+        cart = _get_or_create_active_cart(session, store.id, customer_id)
+        _add_line(session, store, cart, variant_id, quantity)
+    except Exception:
+        session.rollback()
+        raise
     session.commit()
     return view_cart(session, store, customer_id)
 
 
-def view_cart(session: Session, store: Store, customer_id: int) -> CartView:
+def do_add_to_guest_cart(session: Session, store: Store, guest_token: str, variant_id: int,
+                         quantity: int) -> Cart:
+    check_quantity(quantity)
+    cart = get_guest_cart(session, store.id, guest_token)
+    if cart is None:
+        raise NotFound("That cart does not exist.")
+    try:
+        _add_line(session, store, cart, variant_id, quantity)
+    except Exception:
+        session.rollback()
+        raise
+    session.commit()
+    return cart
+
+
+def do_set_quantity(session: Session, store: Store, customer_id: int, variant_id: int,
+                    quantity: int) -> CartView:
+    """Set a line's quantity; 0 removes it. Commits."""
+    if quantity != 0:
+        check_quantity(quantity)
     cart = get_active_cart(session, store.id, customer_id)
+    line = next((ln for ln in cart.lines if ln.variant_id == variant_id), None) if cart else None
+    if line is None:
+        raise NotFound("That item is not in your cart.")
+    try:
+        if quantity == 0:
+            cart.lines.remove(line)
+        else:
+            _check_can_hold(session, store, cart, variant_id, quantity)
+            line.quantity = quantity
+        _touch(cart)
+    except Exception:
+        session.rollback()
+        raise
+    session.commit()
+    return view_cart(session, store, customer_id)
+
+
+def do_merge_guest_cart(session: Session, store: Store, guest_token: str,
+                        customer_id: int) -> CartView:
+    """The guest is now known by phone: move their guest cart's lines into their own cart.
+
+    Quantities of the same item add up, capped at what can be sold; the guest cart is closed.
+    """
+    guest = get_guest_cart(session, store.id, guest_token)
+    if guest is None:
+        return view_cart(session, store, customer_id)
+    cart = _get_or_create_active_cart(session, store.id, customer_id)
+    inventory.release_reservations(session, store.id, guest.id)
+    for line in list(guest.lines):
+        existing = next((ln for ln in cart.lines if ln.variant_id == line.variant_id), None)
+        wanted = line.quantity + (existing.quantity if existing else 0)
+        wanted = min(wanted, MAX_LINE_QUANTITY,
+                     inventory.available_quantity(session, store.id, line.variant_id))
+        if wanted <= 0:
+            continue
+        if existing is None:
+            cart.lines.append(CartLine(store_id=store.id, variant_id=line.variant_id,
+                                       quantity=wanted, unit_price=line.unit_price))
+        else:
+            existing.quantity = wanted
+    guest.status = "merged"
+    _touch(cart)
+    session.commit()
+    return view_cart(session, store, customer_id)
+
+
+# -- reading -------------------------------------------------------------------------------------
+def view_lines(store: Store, cart: Cart | None) -> CartView:
     lines = []
     for line in cart.lines if cart else ():
         unit = store.money(line.variant.price)
         lines.append(CartLineView(line.variant_id, line.variant.title, line.quantity, unit,
-                                  unit * line.quantity))
-    total = sum((ln.total for ln in lines), Money.zero(store.currency))
-    return CartView(cart.id if cart else None, tuple(lines), total)
+                                  unit * line.quantity, line.variant.weight_grams))
+    subtotal = sum((ln.total for ln in lines), Money.zero(store.currency))
+    return CartView(cart.id if cart else None, tuple(lines), subtotal)
+
+
+def view_cart(session: Session, store: Store, customer_id: int) -> CartView:
+    return view_lines(store, get_active_cart(session, store.id, customer_id))
+
+
+# -- abandoned carts -----------------------------------------------------------------------------
+def do_detect_abandoned_carts(session: Session, now: datetime | None = None) -> int:
+    """Job: record ``cart.abandoned`` once for each customer cart idle past its store's limit."""
+    now = now or utcnow()
+    found = 0
+    for store in session.scalars(select(Store)):
+        idle_since = now - timedelta(minutes=store.abandoned_cart_minutes)
+        carts = session.scalars(
+            select(Cart).where(
+                Cart.store_id == store.id, Cart.status == "active",
+                Cart.customer_id.is_not(None), Cart.abandoned_at.is_(None),
+                Cart.last_activity_at <= idle_since,
+            ).with_for_update(skip_locked=True)
+        ).all()
+        for cart in carts:
+            if not cart.lines:
+                continue
+            cart.abandoned_at = now
+            events.record(session, store.id, events.CART_ABANDONED,
+                          {"cart_id": cart.id, "customer_id": cart.customer_id})
+            found += 1
+    session.commit()
+    return found

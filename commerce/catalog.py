@@ -34,7 +34,8 @@ def get_product(session: Session, store_id: int, product_id: int) -> Product:
 def get_variant(session: Session, store_id: int, variant_id: int) -> Variant:
     variant = session.scalar(
         select(Variant).join(Product).where(
-            Variant.id == variant_id, Variant.store_id == store_id, Product.active.is_(True)
+            Variant.id == variant_id, Variant.store_id == store_id, Variant.active.is_(True),
+            Product.active.is_(True),
         )
     )
     if variant is None:

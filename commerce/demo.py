@@ -4,10 +4,14 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from commerce.models import Category, Product, Store, Variant
+from commerce.models import (
+    Category, ChannelAddress, DiscountCode, Location, PickupPoint, Product, ShippingRate,
+    ShippingZone, Stock, Store, Variant,
+)
 
 DEMO_SLUG = "mama-mboga"
 DEMO_USSD_CODE = "*384*123#"
+DEMO_SMS_SHORT_CODE, DEMO_SMS_KEYWORD = "22384", "MBOGA"
 
 # category -> [(product, [(size, price in KES cents, stock)])]; "" = the product has one size.
 CATALOG: dict[str, list[tuple[str, list[tuple[str, int, int]]]]] = {
@@ -67,21 +71,49 @@ def seed_demo_store(session: Session) -> tuple[Store, bool]:
     store = Store(
         slug=DEMO_SLUG, name="Mama Mboga Fresh", currency="KES", country="KE",
         default_locale="en", locales="en,sw", timezone="Africa/Nairobi",
-        contact_phone="+254700123456", ussd_code=DEMO_USSD_CODE,
+        contact_phone="+254700123456", tax_rate_bp=1600, prices_include_tax=True,
+        opening_hours={day: [["07:00", "20:00"]] for day in
+                       ("mon", "tue", "wed", "thu", "fri", "sat")},
     )
     session.add(store)
+    session.flush()
+    session.add_all([
+        ChannelAddress(store_id=store.id, channel="ussd", address=DEMO_USSD_CODE, selector=""),
+        ChannelAddress(store_id=store.id, channel="sms", address=DEMO_SMS_SHORT_CODE,
+                       selector=DEMO_SMS_KEYWORD),
+    ])
+    shop = Location(store_id=store.id, name="Kawangware shop", kind="shop", position=0)
+    session.add(shop)
     session.flush()
     for position, (category_name, products) in enumerate(CATALOG.items()):
         category = Category(store_id=store.id, name=category_name, position=position)
         session.add(category)
         session.flush()
         for product_name, sizes in products:
-            product = Product(store_id=store.id, category_id=category.id, name=product_name)
+            product = Product(store_id=store.id, category_id=category.id, name=product_name,
+                              option_names=["Size"] if len(sizes) > 1 else [])
             session.add(product)
             session.flush()
             for size, price, stock in sizes:
                 sku = "-".join(w[:4].upper() for w in (product_name + " " + size).split())
-                session.add(Variant(store_id=store.id, product_id=product.id, sku=sku,
-                                    name=size, price=price, stock=stock))
+                variant = Variant(store_id=store.id, product_id=product.id, sku=sku, name=size,
+                                  option_values={"Size": size} if len(sizes) > 1 else {},
+                                  price=price)
+                session.add(variant)
+                session.flush()
+                session.add(Stock(store_id=store.id, variant_id=variant.id,
+                                  location_id=shop.id, quantity=stock))
+    nairobi = ShippingZone(store_id=store.id, name="Nairobi West",
+                           areas=["kawangware", "kilimani", "lavington", "kileleshwa",
+                                  "westlands", "dagoretti"])
+    session.add(nairobi)
+    session.flush()
+    session.add(ShippingRate(store_id=store.id, zone_id=nairobi.id, name="Boda delivery",
+                             kind="free_over", amount=10000, free_over=200000))
+    session.add(PickupPoint(store_id=store.id, name="Kawangware shop",
+                            address_text="Kawangware stage 56, next to the chemist",
+                            location_id=shop.id))
+    session.add(DiscountCode(store_id=store.id, code="KARIBU10", kind="percentage", value=1000,
+                             min_order=50000, first_order_only=True))
     session.commit()
     return store, True

@@ -18,7 +18,15 @@ from commerce.models import OutboxEvent
 
 log = logging.getLogger(__name__)
 
-ORDER_PLACED = "order.placed"
+# The events others may subscribe to (payload keys in brackets).
+ORDER_PLACED = "order.placed"  # order_id, number
+ORDER_PAID = "order.paid"  # order_id, number
+ORDER_FULFILLED = "order.fulfilled"  # order_id, number, fulfilment_id
+ORDER_CANCELLED = "order.cancelled"  # order_id, number
+PAYMENT_FAILED = "payment.failed"  # order_id, payment_id
+INVENTORY_LOW_STOCK = "inventory.low_stock"  # variant_id, sku, on_hand, threshold
+CART_ABANDONED = "cart.abandoned"  # cart_id, customer_id
+CUSTOMER_REGISTERED = "customer.registered"  # customer_id, phone
 
 Handler = Callable[[OutboxEvent], None]
 _handlers: dict[str, list[Handler]] = defaultdict(list)

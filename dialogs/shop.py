@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from babel.numbers import format_currency
 
-from commerce import carts, catalog, orders
+from commerce import carts, catalog, checkout, inventory, orders
 from commerce.errors import DomainError
 from commerce.money import Money, minor_units
 from dialogs.base import Choice, Conversation, Dialog, Reply, Turn
@@ -58,8 +58,11 @@ class ShopDialog(Dialog):
     # -- products -----------------------------------------------------------------------------
     def show_products(self, turn: Turn, conv: Conversation, note: str) -> Reply:
         choices = []
-        for product in catalog.list_products(turn.db, turn.store.id):
-            if all(v.stock == 0 for v in product.variants):
+        products = catalog.list_products(turn.db, turn.store.id)
+        stock = inventory.available_quantities(
+            turn.db, turn.store.id, [v.id for p in products for v in p.variants])
+        for product in products:
+            if all(stock[v.id] == 0 for v in product.variants):
                 label = f"{product.name} (sold out)"
             else:
                 cheapest = price(turn.store.money(min(v.price for v in product.variants)), turn)
@@ -74,7 +77,9 @@ class ShopDialog(Dialog):
             product = catalog.get_product(turn.db, turn.store.id, int(turn.choice[2:]))
         except DomainError as error:
             return self.reprompt(turn, conv, error.message)
-        if all(v.stock == 0 for v in product.variants):
+        stock = inventory.available_quantities(turn.db, turn.store.id,
+                                               [v.id for v in product.variants])
+        if not any(stock.values()):
             return self.reprompt(turn, conv, f"Sorry, {product.name} is sold out.")
         conv.context["product_id"] = product.id
         if len(product.variants) > 1:
@@ -86,9 +91,11 @@ class ShopDialog(Dialog):
     # -- sizes --------------------------------------------------------------------------------
     def show_sizes(self, turn: Turn, conv: Conversation, note: str) -> Reply:
         product = catalog.get_product(turn.db, turn.store.id, conv.context["product_id"])
+        stock = inventory.available_quantities(turn.db, turn.store.id,
+                                               [v.id for v in product.variants])
         choices = tuple(
             Choice(f"v:{v.id}", f"{v.name} {price(turn.store.money(v.price), turn)}"
-                   + (" (sold out)" if v.stock == 0 else ""))
+                   + (" (sold out)" if stock[v.id] == 0 else ""))
             for v in product.variants
         )
         return Reply(with_note(note, f"{product.name}: choose a size"), choices)
@@ -102,7 +109,7 @@ class ShopDialog(Dialog):
             return self.reprompt(turn, conv, error.message)
         if variant.product_id != conv.context.get("product_id"):
             return self.reprompt(turn, conv, PICK_FROM_LIST)
-        if variant.stock == 0:
+        if inventory.available_quantity(turn.db, turn.store.id, variant.id) == 0:
             return self.reprompt(turn, conv, f"Sorry, {variant.title} is sold out.")
         conv.context["variant_id"] = variant.id
         conv.context["came_from_sizes"] = True
@@ -110,10 +117,10 @@ class ShopDialog(Dialog):
 
     # -- quantity -----------------------------------------------------------------------------
     def _max_quantity(self, turn: Turn, variant_id: int) -> int:
-        variant = catalog.get_variant(turn.db, turn.store.id, variant_id)
+        available = inventory.available_quantity(turn.db, turn.store.id, variant_id)
         in_cart = sum(line.quantity for line in carts.view_cart(
             turn.db, turn.store, turn.customer.id).lines if line.variant_id == variant_id)
-        return max(0, min(variant.stock, carts.MAX_LINE_QUANTITY) - in_cart)
+        return max(0, min(available, carts.MAX_LINE_QUANTITY) - in_cart)
 
     def show_quantity(self, turn: Turn, conv: Conversation, note: str) -> Reply:
         variant = catalog.get_variant(turn.db, turn.store.id, conv.context["variant_id"])
@@ -173,7 +180,7 @@ class ShopDialog(Dialog):
         if turn.choice != "place":
             return self.reprompt(turn, conv, PICK_FROM_LIST)
         try:
-            order = orders.do_place_order(turn.db, turn.store, turn.customer.id,
+            order = checkout.do_place_order(turn.db, turn.store, turn.customer.id,
                                           cart_id=conv.context.get("cart_id"),
                                           payment_method="cod")
         except DomainError as error:

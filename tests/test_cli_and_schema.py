@@ -10,7 +10,7 @@ from alembic import command
 from sqlalchemy import create_engine, func, inspect, select
 
 from commerce.db import alembic_config
-from commerce.models import Category, Product, Variant
+from commerce.models import Category, Product, Stock, Variant
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,7 +37,7 @@ def test_seed_demo_creates_mama_mboga_fresh_once(app, db):
     assert "Found demo store 'Mama Mboga Fresh'" in again.output
     assert db.scalar(select(func.count(Category.id))) == 5
     assert db.scalar(select(func.count(Product.id))) == 31
-    stocks = db.scalars(select(Variant.stock)).all()
+    stocks = db.scalars(select(Stock.quantity)).all()
     assert 0 in stocks and any(0 < s <= 5 for s in stocks)  # sold out and low-stock items
     sized = db.scalar(select(func.count()).select_from(
         select(Variant.product_id).group_by(Variant.product_id)

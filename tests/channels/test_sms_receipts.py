@@ -4,7 +4,7 @@ import logging
 import pytest
 from sqlalchemy import func, select
 
-from commerce import carts, orders
+from commerce import carts, checkout
 from commerce.customers import get_or_create_customer
 from commerce.models import Order, Variant
 
@@ -15,7 +15,7 @@ def place_order(db, store) -> Order:
     customer = get_or_create_customer(db, store, PHONE)
     tomatoes = db.scalar(select(Variant).where(Variant.sku == "TOMA-1KG"))
     carts.do_add_to_cart(db, store, customer.id, tomatoes.id, 2)
-    return orders.do_place_order(db, store, customer.id)
+    return checkout.do_place_order(db, store, customer.id)
 
 
 def test_a_placed_order_sends_an_sms_receipt_to_the_shopper(db, store, fake_at, run_jobs):

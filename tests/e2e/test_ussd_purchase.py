@@ -2,7 +2,8 @@
 from sqlalchemy import select
 
 from channels.ussd_phone import UssdPhone
-from commerce.models import Order, Variant
+from commerce.models import Order
+from tests.helpers import on_hand
 
 PHONE = "+254712345678"
 
@@ -27,7 +28,7 @@ def test_a_shopper_dials_browses_and_buys_with_cash_on_delivery(live_server, sto
     order = db.scalar(select(Order))
     assert (order.number, order.total, order.payment_method, order.customer.phone) == (
         1001, 24000, "cod", PHONE)
-    assert db.scalar(select(Variant.stock).where(Variant.sku == "TOMA-1KG")) == 78
+    assert on_hand(db, "TOMA-1KG") == 78
 
     run_jobs()
     assert [m["to"] for m in fake_at.messages] == [PHONE]

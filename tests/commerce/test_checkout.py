@@ -1,14 +1,11 @@
 import pytest
 from sqlalchemy import func, select
 
-from commerce import carts, orders
+from commerce import carts, checkout, orders
 from commerce.customers import get_or_create_customer
 from commerce.errors import EmptyCart, InvalidQuantity, NotFound, OutOfStock
-from commerce.models import Cart, Order, OutboxEvent, Store, Variant
-
-
-def variant_by_sku(db, store, sku) -> Variant:
-    return db.scalar(select(Variant).where(Variant.store_id == store.id, Variant.sku == sku))
+from commerce.models import Cart, Order, OutboxEvent, Stock, Store, Variant
+from tests.helpers import on_hand, variant_by_sku
 
 
 @pytest.fixture
@@ -22,34 +19,34 @@ def test_placing_an_order_takes_stock_and_numbers_it_per_store(db, store, custom
     carts.do_add_to_cart(db, store, customer.id, tomatoes.id, 2)
     carts.do_add_to_cart(db, store, customer.id, onions.id, 1)
 
-    order = orders.do_place_order(db, store, customer.id)
+    order = checkout.do_place_order(db, store, customer.id)
 
     assert order.number == 1001
     assert order.total == 2 * 12000 + 10000
     assert [(ln.title, ln.quantity, ln.unit_price) for ln in order.lines] == [
         ("Tomatoes 1kg", 2, 12000), ("Onions 1kg", 1, 10000)]
     db.expire_all()
-    assert variant_by_sku(db, store, "TOMA-1KG").stock == 78
-    assert variant_by_sku(db, store, "ONIO-1KG").stock == 69
+    assert on_hand(db, "TOMA-1KG") == 78
+    assert on_hand(db, "ONIO-1KG") == 69
     assert carts.get_active_cart(db, store.id, customer.id) is None
     event = db.scalar(select(OutboxEvent).where(OutboxEvent.name == "order.placed"))
     assert event.payload == {"order_id": order.id, "number": 1001}
 
     carts.do_add_to_cart(db, store, customer.id, onions.id, 1)
-    assert orders.do_place_order(db, store, customer.id).number == 1002
+    assert checkout.do_place_order(db, store, customer.id).number == 1002
 
 
 def test_placing_the_same_cart_twice_gives_the_same_order(db, store, customer):
     carts.do_add_to_cart(db, store, customer.id, variant_by_sku(db, store, "CABB").id, 1)
     cart_id = carts.get_active_cart(db, store.id, customer.id).id
 
-    first = orders.do_place_order(db, store, customer.id, cart_id=cart_id)
-    again = orders.do_place_order(db, store, customer.id, cart_id=cart_id)
+    first = checkout.do_place_order(db, store, customer.id, cart_id=cart_id)
+    again = checkout.do_place_order(db, store, customer.id, cart_id=cart_id)
 
     assert again.id == first.id
     assert db.scalar(select(func.count(Order.id))) == 1
     db.expire_all()
-    assert variant_by_sku(db, store, "CABB").stock == 39
+    assert on_hand(db, "CABB") == 39
 
 
 def test_stock_that_ran_out_after_adding_to_cart_fails_the_order_and_changes_nothing(
@@ -58,23 +55,24 @@ def test_stock_that_ran_out_after_adding_to_cart_fails_the_order_and_changes_not
     tomatoes = variant_by_sku(db, store, "TOMA-1KG")
     carts.do_add_to_cart(db, store, customer.id, tomatoes.id, 1)
     carts.do_add_to_cart(db, store, customer.id, managu.id, 3)
-    db.execute(Variant.__table__.update().where(Variant.id == managu.id).values(stock=1))
+    db.execute(Stock.__table__.update().where(Stock.variant_id == managu.id).values(quantity=1))
     db.commit()
 
     with pytest.raises(OutOfStock) as error:
-        orders.do_place_order(db, store, customer.id)
+        checkout.do_place_order(db, store, customer.id)
 
     assert error.value.message == "Sorry, only 1 Managu bunch left."
     db.expire_all()
-    assert variant_by_sku(db, store, "TOMA-1KG").stock == 80  # untouched, though it came first
-    assert variant_by_sku(db, store, "MANA-BUNC").stock == 1
+    assert on_hand(db, "TOMA-1KG") == 80  # untouched, though it came first
+    assert on_hand(db, "MANA-BUNC") == 1
+    assert db.scalar(select(func.sum(Stock.reserved))) == 0  # nothing left held
     assert db.scalar(select(func.count(Order.id))) == 0
     assert carts.get_active_cart(db, store.id, customer.id) is not None
 
 
 def test_an_empty_cart_cannot_be_ordered(db, store, customer):
     with pytest.raises(EmptyCart):
-        orders.do_place_order(db, store, customer.id)
+        checkout.do_place_order(db, store, customer.id)
 
 
 @pytest.mark.parametrize("quantity", [0, -1, 100, 2.5, True])
@@ -103,16 +101,17 @@ def test_another_stores_product_cannot_be_bought(db, store, customer):
 
 def test_sms_receipt_names_the_order_total_and_help_line(db, store, customer):
     carts.do_add_to_cart(db, store, customer.id, variant_by_sku(db, store, "TOMA-1KG").id, 2)
-    order = orders.do_place_order(db, store, customer.id)
+    order = checkout.do_place_order(db, store, customer.id)
     assert orders.sms_receipt(order, store, "en_KE") == (
         "Mama Mboga Fresh: order #1001 received. 2x Tomatoes 1kg. Total Ksh240.00. "
         "Pay cash on delivery. Help: +254700123456")
 
 
 def test_a_long_receipt_still_fits_two_sms_parts(db, store, customer):
-    for variant in db.scalars(select(Variant).where(Variant.stock > 0)).all()[:25]:
+    in_stock = select(Stock.variant_id).where(Stock.quantity > 0)
+    for variant in db.scalars(select(Variant).where(Variant.id.in_(in_stock))).all()[:25]:
         carts.do_add_to_cart(db, store, customer.id, variant.id, 1)
-    order = orders.do_place_order(db, store, customer.id)
+    order = checkout.do_place_order(db, store, customer.id)
     receipt = orders.sms_receipt(order, store, "en_KE")
     assert len(receipt) <= 306
     assert "more" in receipt and receipt.endswith("Help: +254700123456")

@@ -1,0 +1,235 @@
+"""Checkout: delivery or pickup, address, discount code, totals in one place, and placing the
+order exactly once.
+
+Placing an order is idempotent per cart: the cart row is locked first, and a cart that already
+became an order returns that order (``orders.cart_id`` is unique as a second guard).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from commerce import events, inventory, promotions, shipping
+from commerce.carts import get_active_cart, view_lines
+from commerce.db import utcnow
+from commerce.errors import DomainError, EmptyCart, NotFound
+from commerce.models import Cart, Order, OrderLine, OrderStatusChange, Store
+from commerce.money import Money
+
+log = logging.getLogger(__name__)
+
+PAYMENT_METHODS = ("cod", "mpesa", "momo", "paystack", "flutterwave")
+
+
+class PriceChanged(DomainError):
+    code = "price_changed"
+
+
+class CheckoutIncomplete(DomainError):
+    code = "checkout_incomplete"
+
+
+@dataclass(frozen=True)
+class Totals:
+    subtotal: Money
+    discount: Money
+    shipping: Money
+    tax: Money  # included in ``total`` whether prices include tax or not
+    total: Money
+
+
+def tax_for(store: Store, taxable: int) -> int:
+    """Tax on ``taxable`` minor units at the store's rate, rounded half up."""
+    rate = store.tax_rate_bp
+    if not rate or taxable <= 0:
+        return 0
+    if store.prices_include_tax:  # the tax already inside a tax-inclusive price
+        return (taxable * rate * 2 + (10000 + rate)) // (2 * (10000 + rate))
+    return (taxable * rate * 2 + 10000) // 20000
+
+
+def compute_totals(session: Session, store: Store, cart: Cart) -> Totals:
+    """Subtotal, discount, shipping, tax and total for a cart: the one place they are computed."""
+    view = view_lines(store, cart)
+    subtotal = view.subtotal.amount
+    discount = 0
+    if cart.discount_code:
+        code = promotions.check_discount_code(session, store, cart.discount_code,
+                                              cart.customer_id, subtotal)
+        discount = promotions.discount_amount(code, subtotal)
+    shipping_cost = 0
+    if cart.delivery_method == "delivery" and cart.shipping_zone_id:
+        shipping_cost = shipping.quote(session, store, cart.shipping_zone_id,
+                                       view.weight_grams, subtotal - discount)
+    taxable = subtotal - discount + shipping_cost
+    tax = tax_for(store, taxable)
+    total = taxable if store.prices_include_tax else taxable + tax
+    m = store.money
+    return Totals(m(subtotal), m(discount), m(shipping_cost), m(tax), m(total))
+
+
+def _customer_cart(session: Session, store: Store, customer_id: int) -> Cart:
+    cart = get_active_cart(session, store.id, customer_id)
+    if cart is None or not cart.lines:
+        raise EmptyCart("Your cart is empty.")
+    return cart
+
+
+def do_choose_delivery(session: Session, store: Store, customer_id: int, zone_id: int,
+                       address_text: str, landmark: str = "") -> Cart:
+    """Deliver to an address in a shipping zone; commits."""
+    address_text, landmark = address_text.strip(), landmark.strip()
+    if not address_text:
+        raise CheckoutIncomplete("Please give a delivery address.")
+    if len(address_text) > 300 or len(landmark) > 200:
+        raise CheckoutIncomplete("That address is too long.")
+    zone = shipping.get_zone(session, store.id, zone_id)
+    cart = _customer_cart(session, store, customer_id)
+    cart.delivery_method, cart.shipping_zone_id, cart.pickup_point_id = "delivery", zone.id, None
+    cart.address_text, cart.address_landmark = address_text, landmark
+    cart.last_activity_at = utcnow()
+    session.commit()
+    return cart
+
+
+def do_choose_pickup(session: Session, store: Store, customer_id: int,
+                     pickup_point_id: int) -> Cart:
+    """Collect from a pickup point; commits."""
+    point = shipping.get_pickup_point(session, store.id, pickup_point_id)
+    cart = _customer_cart(session, store, customer_id)
+    cart.delivery_method, cart.pickup_point_id, cart.shipping_zone_id = "pickup", point.id, None
+    cart.address_text, cart.address_landmark = "", ""
+    cart.last_activity_at = utcnow()
+    session.commit()
+    return cart
+
+
+def do_apply_discount_code(session: Session, store: Store, customer_id: int,
+                           code: str) -> Totals:
+    """Check a discount code against the cart and keep it there; commits. Raises if invalid."""
+    cart = _customer_cart(session, store, customer_id)
+    subtotal = view_lines(store, cart).subtotal.amount
+    discount = promotions.check_discount_code(session, store, code, customer_id, subtotal)
+    cart.discount_code = discount.code
+    session.commit()
+    return compute_totals(session, store, cart)
+
+
+def do_remove_discount_code(session: Session, store: Store, customer_id: int) -> None:
+    cart = _customer_cart(session, store, customer_id)
+    cart.discount_code = None
+    session.commit()
+
+
+def check_prices_unchanged(session: Session, store: Store, cart: Cart) -> None:
+    """Raise ``PriceChanged`` (after updating the cart to today's prices) if any price moved."""
+    changed = [line for line in cart.lines if line.unit_price != line.variant.price]
+    if not changed:
+        return
+    names = ", ".join(line.variant.title for line in changed)
+    for line in changed:
+        line.unit_price = line.variant.price
+    session.commit()
+    raise PriceChanged(f"The price of {names} has changed. Please check your cart.",
+                       variant_ids=[line.variant_id for line in changed])
+
+
+def do_start_checkout(session: Session, store: Store, customer_id: int) -> Totals:
+    """Hold the cart's stock for ``store.reservation_minutes`` and return the totals; commits.
+
+    Raises ``PriceChanged`` or ``OutOfStock`` with a clear message, holding nothing.
+    """
+    cart = _customer_cart(session, store, customer_id)
+    check_prices_unchanged(session, store, cart)
+    inventory.reserve_stock(session, store, cart.id,
+                            {line.variant_id: line.quantity for line in cart.lines})
+    cart.last_activity_at = utcnow()
+    session.commit()
+    return compute_totals(session, store, cart)
+
+
+def _next_order_number(session: Session, store_id: int) -> int:
+    return session.execute(
+        update(Store)
+        .where(Store.id == store_id)
+        .values(next_order_number=Store.next_order_number + 1)
+        .returning(Store.next_order_number)
+    ).scalar_one() - 1
+
+
+def do_place_order(session: Session, store: Store, customer_id: int,
+                   cart_id: int | None = None, payment_method: str = "cod") -> Order:
+    """Turn the customer's cart into an order; commits and records ``order.placed``.
+
+    Idempotent per cart: placing an already ordered cart returns the order it became. Stock is
+    taken from the cart's reservations; if they lapsed it is reserved again here, atomically.
+    """
+    if payment_method not in PAYMENT_METHODS:
+        raise NotFound(f"Payment method {payment_method!r} is not offered.")
+    if cart_id is None:
+        cart_id = _customer_cart(session, store, customer_id).id
+    cart = session.scalar(
+        select(Cart)
+        .where(Cart.id == cart_id, Cart.store_id == store.id, Cart.customer_id == customer_id)
+        .with_for_update()  # a double-tapped "confirm" waits here, then sees the order
+    )
+    if cart is None:
+        raise NotFound("That cart does not exist.")
+    if cart.status == "ordered":
+        return _order_for_cart(session, store.id, cart.id)
+    if not cart.lines:
+        session.rollback()
+        raise EmptyCart("Your cart is empty.")
+    if cart.delivery_method == "delivery" and not cart.address_text:
+        session.rollback()
+        raise CheckoutIncomplete("Please give a delivery address.")
+
+    wants = {line.variant_id: line.quantity for line in cart.lines}
+    if inventory.held_for_cart(session, store.id, cart.id) != wants:
+        inventory.reserve_stock(session, store, cart.id, wants)
+    totals = compute_totals(session, store, cart)
+    order = Order(
+        store_id=store.id, number=_next_order_number(session, store.id), customer_id=customer_id,
+        cart_id=cart.id, payment_method=payment_method, currency=store.currency,
+        subtotal=totals.subtotal.amount, discount_total=totals.discount.amount,
+        shipping_total=totals.shipping.amount, tax_total=totals.tax.amount,
+        total=totals.total.amount, delivery_method=cart.delivery_method,
+        shipping_zone_id=cart.shipping_zone_id, pickup_point_id=cart.pickup_point_id,
+        address_text=cart.address_text, address_landmark=cart.address_landmark,
+        discount_code=cart.discount_code,
+        lines=[
+            OrderLine(store_id=store.id, variant_id=line.variant_id, title=line.variant.title,
+                      sku=line.variant.sku, unit_price=line.variant.price,
+                      quantity=line.quantity)
+            for line in cart.lines
+        ],
+    )
+    session.add(order)
+    cart.status = "ordered"
+    try:
+        session.flush()
+    except IntegrityError:  # the same cart was placed concurrently; that order stands
+        session.rollback()
+        return _order_for_cart(session, store.id, cart_id)
+    inventory.consume_reservations(session, store, cart.id, order.id)
+    if cart.discount_code:
+        promotions.redeem(session, store, cart.discount_code, order.id, customer_id)
+    session.add(OrderStatusChange(store_id=store.id, order_id=order.id, from_status=None,
+                                  to_status=order.status, actor="customer",
+                                  reason="placed at checkout"))
+    events.record(session, store.id, events.ORDER_PLACED,
+                  {"order_id": order.id, "number": order.number})
+    session.commit()
+    log.info("store %s: order #%s placed (%s %s)", store.id, order.number, order.total,
+             order.currency)
+    return order
+
+
+def _order_for_cart(session: Session, store_id: int, cart_id: int) -> Order:
+    return session.scalars(
+        select(Order).where(Order.store_id == store_id, Order.cart_id == cart_id)
+    ).one()

@@ -1,0 +1,283 @@
+"""Stock per variant per location: availability, reservations, adjustments and their audit trail.
+
+Every change to stock is one conditional UPDATE (``... WHERE quantity - reserved >= :n``),
+never a read-then-write, and rows are touched in primary-key order so that two checkouts
+sharing variants wait for each other instead of deadlocking.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from commerce import events
+from commerce.db import utcnow
+from commerce.errors import InvalidQuantity, NotFound, OutOfStock
+from commerce.models import Location, Reservation, Stock, StockMovement, Store, Variant
+
+log = logging.getLogger(__name__)
+
+ADJUSTMENT_REASONS = ("received", "correction", "damaged", "returned", "transfer")
+
+
+# -- reading ------------------------------------------------------------------------------------
+def available_quantities(session: Session, store_id: int, variant_ids) -> dict[int, int]:
+    """``{variant_id: units that can still be sold}`` across the store's active locations."""
+    ids = list(variant_ids)
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Stock.variant_id, func.sum(Stock.quantity - Stock.reserved))
+        .join(Location, Location.id == Stock.location_id)
+        .where(Stock.store_id == store_id, Stock.variant_id.in_(ids), Location.active.is_(True))
+        .group_by(Stock.variant_id)
+    ).all()
+    found = {variant_id: int(total or 0) for variant_id, total in rows}
+    return {variant_id: found.get(variant_id, 0) for variant_id in ids}
+
+
+def available_quantity(session: Session, store_id: int, variant_id: int) -> int:
+    return available_quantities(session, store_id, [variant_id])[variant_id]
+
+
+def _stocks_for(session: Session, store_id: int, variant_id: int) -> list[Stock]:
+    """The variant's stock rows it may be sold from: location order, then primary key."""
+    return list(session.scalars(
+        select(Stock).join(Location, Location.id == Stock.location_id)
+        .where(Stock.store_id == store_id, Stock.variant_id == variant_id,
+               Location.active.is_(True))
+        .order_by(Location.position, Stock.id)
+    ))
+
+
+# -- reservations -------------------------------------------------------------------------------
+def reserve_stock(session: Session, store: Store, cart_id: int, wants: dict[int, int],
+                  now: datetime | None = None) -> datetime:
+    """Hold ``{variant_id: quantity}`` for a cart until the returned expiry; does not commit.
+
+    Replaces whatever the cart held before. Raises ``OutOfStock`` (after rolling back) if any
+    variant cannot be covered, so nothing is half held.
+    """
+    now = now or utcnow()
+    expires_at = now + timedelta(minutes=store.reservation_minutes)
+    release_reservations(session, store.id, cart_id)
+    for variant_id in sorted(wants):
+        quantity = wants[variant_id]
+        if quantity < 1:
+            raise InvalidQuantity("Quantity must be at least 1.")
+        remaining = quantity
+        for stock in _stocks_for(session, store.id, variant_id):
+            if remaining == 0:
+                break
+            take = min(remaining, stock.available)
+            if take <= 0:
+                continue
+            held = session.execute(
+                update(Stock)
+                .where(Stock.id == stock.id, Stock.quantity - Stock.reserved >= take)
+                .values(reserved=Stock.reserved + take)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if held:
+                session.add(Reservation(store_id=store.id, cart_id=cart_id, stock_id=stock.id,
+                                        variant_id=variant_id, quantity=take,
+                                        expires_at=expires_at))
+                remaining -= take
+        if remaining:
+            session.rollback()
+            raise _out_of_stock(session, store.id, variant_id)
+    session.flush()
+    return expires_at
+
+
+def _out_of_stock(session: Session, store_id: int, variant_id: int) -> OutOfStock:
+    variant = session.get(Variant, variant_id)
+    available = available_quantity(session, store_id, variant_id)
+    title = variant.title if variant else "That item"
+    message = (f"Sorry, only {available} {title} left." if available
+               else f"Sorry, {title} is sold out.")
+    return OutOfStock(message, variant_id=variant_id, available=available)
+
+
+def held_for_cart(session: Session, store_id: int, cart_id: int,
+                  now: datetime | None = None) -> dict[int, int]:
+    """``{variant_id: quantity}`` held for the cart by reservations that have not expired."""
+    rows = session.execute(
+        select(Reservation.variant_id, func.sum(Reservation.quantity))
+        .where(Reservation.store_id == store_id, Reservation.cart_id == cart_id,
+               Reservation.expires_at > (now or utcnow()))
+        .group_by(Reservation.variant_id)
+    ).all()
+    return {variant_id: int(total) for variant_id, total in rows}
+
+
+def release_reservations(session: Session, store_id: int, cart_id: int) -> None:
+    """Give back everything the cart holds; does not commit."""
+    held = session.scalars(
+        select(Reservation).where(Reservation.store_id == store_id,
+                                  Reservation.cart_id == cart_id)
+        .order_by(Reservation.stock_id)
+    ).all()
+    for reservation in held:
+        _unreserve(session, reservation)
+
+
+def _unreserve(session: Session, reservation: Reservation) -> None:
+    session.execute(
+        update(Stock).where(Stock.id == reservation.stock_id)
+        .values(reserved=Stock.reserved - reservation.quantity)
+        .execution_options(synchronize_session=False)
+    )
+    session.delete(reservation)
+
+
+def consume_reservations(session: Session, store: Store, cart_id: int, order_id: int,
+                         actor: str = "checkout") -> None:
+    """The cart became an order: its held units leave the shelf; does not commit."""
+    held = session.scalars(
+        select(Reservation).where(Reservation.store_id == store.id,
+                                  Reservation.cart_id == cart_id)
+        .order_by(Reservation.stock_id)
+    ).all()
+    for reservation in held:
+        quantity_after = session.execute(
+            update(Stock).where(Stock.id == reservation.stock_id)
+            .values(quantity=Stock.quantity - reservation.quantity,
+                    reserved=Stock.reserved - reservation.quantity)
+            .returning(Stock.quantity)
+            .execution_options(synchronize_session=False)
+        ).scalar_one()
+        session.add(StockMovement(store_id=store.id, stock_id=reservation.stock_id,
+                                  delta=-reservation.quantity, quantity_after=quantity_after,
+                                  reason="sold", actor=actor, order_id=order_id))
+        session.delete(reservation)
+    session.flush()
+    removed: dict[int, int] = {}
+    for reservation in held:
+        removed[reservation.variant_id] = removed.get(reservation.variant_id, 0) + \
+            reservation.quantity
+    _check_low_stock(session, store, removed)
+
+
+def do_release_expired_reservations(session: Session, now: datetime | None = None) -> int:
+    """Job: give back stock held by checkouts that were never completed. Commits."""
+    now = now or utcnow()
+    expired = session.scalars(
+        select(Reservation).where(Reservation.expires_at <= now)
+        .order_by(Reservation.stock_id).with_for_update(skip_locked=True)
+    ).all()
+    for reservation in expired:
+        _unreserve(session, reservation)
+    session.commit()
+    if expired:
+        log.info("released %d expired reservation(s)", len(expired))
+    return len(expired)
+
+
+# -- adjustments --------------------------------------------------------------------------------
+def get_or_create_stock(session: Session, store_id: int, variant_id: int,
+                        location_id: int) -> Stock:
+    stock = session.scalar(select(Stock).where(
+        Stock.store_id == store_id, Stock.variant_id == variant_id,
+        Stock.location_id == location_id))
+    if stock is not None:
+        return stock
+    variant = session.scalar(select(Variant).where(Variant.id == variant_id,
+                                                   Variant.store_id == store_id))
+    location = session.scalar(select(Location).where(Location.id == location_id,
+                                                     Location.store_id == store_id))
+    if variant is None or location is None:
+        raise NotFound("No such product or location in this store.")
+    stock = Stock(store_id=store_id, variant_id=variant_id, location_id=location_id)
+    session.add(stock)
+    session.flush()
+    return stock
+
+
+def adjust_stock(session: Session, store: Store, variant_id: int, location_id: int, delta: int,
+                 reason: str, actor: str = "system", note: str = "",
+                 order_id: int | None = None) -> Stock:
+    """Add (or with a negative delta, remove) units on hand, recording why; does not commit.
+
+    Removing more than is unreserved raises ``OutOfStock``: held units belong to checkouts.
+    """
+    if not isinstance(delta, int) or isinstance(delta, bool) or delta == 0:
+        raise InvalidQuantity("An adjustment must change the stock by a whole number.")
+    if reason not in ADJUSTMENT_REASONS:
+        raise InvalidQuantity(f"Reason must be one of: {', '.join(ADJUSTMENT_REASONS)}.")
+    stock = get_or_create_stock(session, store.id, variant_id, location_id)
+    quantity_after = session.execute(
+        update(Stock)
+        .where(Stock.id == stock.id, Stock.quantity - Stock.reserved + delta >= 0)
+        .values(quantity=Stock.quantity + delta)
+        .returning(Stock.quantity)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if quantity_after is None:
+        session.rollback()
+        raise OutOfStock("Cannot remove more units than are on hand and not held by checkouts.",
+                         variant_id=variant_id)
+    session.add(StockMovement(store_id=store.id, stock_id=stock.id, delta=delta,
+                              quantity_after=quantity_after, reason=reason, actor=actor,
+                              note=note, order_id=order_id))
+    session.flush()
+    session.refresh(stock)
+    if delta < 0:
+        _check_low_stock(session, store, {variant_id: -delta})
+    return stock
+
+
+def do_adjust_stock(session: Session, store: Store, variant_id: int, location_id: int,
+                    delta: int, reason: str, actor: str = "system", note: str = "") -> Stock:
+    """``adjust_stock`` as a merchant action of its own: commits."""
+    stock = adjust_stock(session, store, variant_id, location_id, delta, reason, actor, note)
+    session.commit()
+    return stock
+
+
+def default_location(session: Session, store_id: int) -> Location:
+    location = session.scalar(
+        select(Location).where(Location.store_id == store_id, Location.active.is_(True))
+        .order_by(Location.position, Location.id))
+    if location is None:
+        raise NotFound("This store has no stock location.")
+    return location
+
+
+def on_hand_quantities(session: Session, store_id: int, variant_ids) -> dict[int, int]:
+    ids = list(variant_ids)
+    rows = session.execute(
+        select(Stock.variant_id, func.sum(Stock.quantity))
+        .where(Stock.store_id == store_id, Stock.variant_id.in_(ids))
+        .group_by(Stock.variant_id)
+    ).all()
+    found = {variant_id: int(total or 0) for variant_id, total in rows}
+    return {variant_id: found.get(variant_id, 0) for variant_id in ids}
+
+
+def _check_low_stock(session: Session, store: Store, removed: dict[int, int]) -> None:
+    """Record ``inventory.low_stock`` once, when units on hand fall to the threshold or below."""
+    if not removed:
+        return
+    on_hand = on_hand_quantities(session, store.id, removed)
+    for variant in session.scalars(select(Variant).where(Variant.id.in_(list(removed)))):
+        threshold = (variant.low_stock_threshold if variant.low_stock_threshold is not None
+                     else store.low_stock_threshold)
+        after = on_hand[variant.id]
+        if after <= threshold < after + removed[variant.id]:
+            events.record(session, store.id, events.INVENTORY_LOW_STOCK, {
+                "variant_id": variant.id, "sku": variant.sku, "on_hand": after,
+                "threshold": threshold})
+
+
+def movements(session: Session, store_id: int, variant_id: int) -> list[StockMovement]:
+    """The audit trail of a variant's stock, newest first."""
+    return list(session.scalars(
+        select(StockMovement).join(Stock, Stock.id == StockMovement.stock_id)
+        .where(StockMovement.store_id == store_id, Stock.variant_id == variant_id)
+        .order_by(StockMovement.id.desc())
+    ))
+
+
