@@ -23,6 +23,7 @@ ORDER_PLACED = "order.placed"  # order_id, number
 ORDER_PAID = "order.paid"  # order_id, number
 ORDER_FULFILLED = "order.fulfilled"  # order_id, number, fulfilment_id
 ORDER_CANCELLED = "order.cancelled"  # order_id, number
+DRAFT_ORDER_SENT = "order.draft_sent"  # order_id, draft_token, phone
 PAYMENT_FAILED = "payment.failed"  # order_id, payment_id
 INVENTORY_LOW_STOCK = "inventory.low_stock"  # variant_id, sku, on_hand, threshold
 CART_ABANDONED = "cart.abandoned"  # cart_id, customer_id

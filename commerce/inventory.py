@@ -19,7 +19,7 @@ from commerce.models import Location, Reservation, Stock, StockMovement, Store, 
 
 log = logging.getLogger(__name__)
 
-ADJUSTMENT_REASONS = ("received", "correction", "damaged", "returned", "transfer")
+ADJUSTMENT_REASONS = ("received", "correction", "damaged", "returned", "cancelled", "transfer")
 
 
 # -- reading ------------------------------------------------------------------------------------
