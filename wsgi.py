@@ -7,13 +7,14 @@ from __future__ import annotations
 import logging
 import os
 
-from flask import Flask, current_app
+from flask import Flask
 from sqlalchemy import event
 
 import admin.context
 import channels.context
 from admin import cli as admin_cli
 from admin.health import bp as health_bp
+from admin.scheduler import relay_events
 from channels import notifications
 from channels.cli import ussd_command
 from channels.sessions import InProcessSessions, RedisSessions
@@ -97,12 +98,6 @@ def create_app(config: dict | None = None) -> Flask:
     for command in (*admin_cli.COMMANDS, ussd_command):
         app.cli.add_command(command)
     return app
-
-
-def relay_events() -> None:
-    """Job: hand outbox events to their handlers."""
-    with current_app.extensions["duka.db"]() as session:
-        events.relay_pending(session)
 
 
 app = create_app()

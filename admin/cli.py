@@ -6,6 +6,7 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from werkzeug.serving import run_simple
 
+from admin import scheduler
 from admin.context import services
 from commerce.db import upgrade_database
 from commerce.demo import DEMO_USSD_CODE, seed_demo_store
@@ -54,6 +55,8 @@ Duka is serving the demo shop at {url}
   Health: {url}/healthz   Readiness: {url}/readyz
   SMS receipts are written to this log unless AT_USERNAME and AT_API_KEY are set.
 """)
+    if services().redis is None:
+        scheduler.start_in_process(current_app._get_current_object())
     # app.run() refuses to run inside a flask command; serve with Werkzeug directly.
     run_simple(host, port, current_app._get_current_object(), threaded=True)
 
@@ -72,4 +75,21 @@ def worker_command(burst: bool) -> None:
     SimpleWorker(["default"], connection=redis).work(burst=burst, with_scheduler=True)
 
 
-COMMANDS = (db_group, seed_demo_command, demo_command, worker_command)
+@click.command("scheduler")
+@click.option("--once", is_flag=True, help="Run every timed job once, now, and stop.")
+@with_appcontext
+def scheduler_command(once: bool) -> None:
+    """Run the timed jobs: stock-hold expiry, abandoned carts, outbox relay."""
+    app = current_app._get_current_object()
+    if once:
+        scheduler.run_due_jobs_once(app)
+        click.echo("Ran every timed job once.")
+        return
+    redis = services().redis
+    if redis is None:
+        raise click.ClickException("REDIS_URL is not set: `flask --app wsgi demo` runs the "
+                                   "timed jobs in process; use --once to run them now.")
+    scheduler.run_rq_cron(redis)
+
+
+COMMANDS = (db_group, seed_demo_command, demo_command, worker_command, scheduler_command)
