@@ -163,15 +163,21 @@ class ShopDialog(Dialog):
         if turn.choice == "shop":
             return "browse"
         if turn.choice == "checkout" and cart.lines:
+            try:  # holds the stock while the shopper confirms
+                checkout.do_start_checkout(turn.db, turn.store, turn.customer.id)
+            except DomainError as error:
+                return self.reprompt(turn, conv, error.message)
             conv.context["cart_id"] = cart.cart_id
             return "checkout"
         return self.reprompt(turn, conv, PICK_FROM_LIST)
 
     # -- confirm ------------------------------------------------------------------------------
     def show_confirm(self, turn: Turn, conv: Conversation, note: str) -> Reply:
-        cart = carts.view_cart(turn.db, turn.store, turn.customer.id)
+        cart = carts.get_active_cart(turn.db, turn.store.id, turn.customer.id)
+        totals = checkout.compute_totals(turn.db, turn.store, cart)
+        items = carts.view_lines(turn.store, cart).item_count
         return Reply(
-            with_note(note, f"Total {price(cart.total, turn)}, {cart.item_count} item(s).\n"
+            with_note(note, f"Total {price(totals.total, turn)}, {items} item(s).\n"
                             "Pay cash on delivery."),
             (Choice("place", "Confirm order"),),
         )
