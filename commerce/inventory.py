@@ -19,7 +19,9 @@ from commerce.models import Location, Reservation, Stock, StockMovement, Store, 
 
 log = logging.getLogger(__name__)
 
-ADJUSTMENT_REASONS = ("received", "correction", "damaged", "returned", "cancelled", "transfer")
+ADJUSTMENT_REASONS = (
+    "received", "correction", "damaged", "returned", "cancelled", "transfer",
+)
 
 
 # -- reading ------------------------------------------------------------------------------------
