@@ -40,7 +40,8 @@ def main() -> None:
     logging.disable(logging.WARNING)  # the demo SMS log line per order would dominate output
     with app.extensions["duka.db"]() as db:
         seed_demo_store(db)
-        db.execute(text("UPDATE variants SET stock = 1000000 WHERE sku = 'CABB'"))  # never sell out
+        db.execute(text("UPDATE stocks SET quantity = 1000000 WHERE variant_id = "
+                        "(SELECT id FROM variants WHERE sku = 'CABB')"))  # never sell out
         db.commit()
     client = app.test_client()
 

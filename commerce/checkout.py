@@ -188,12 +188,15 @@ def do_place_order(session: Session, store: Store, customer_id: int,
         session.rollback()
         raise CheckoutIncomplete("Please give a delivery address.")
 
+    # Lock order for every path: cart (above), store row (order number), then stock rows.
+    # Taking the number first keeps a held and an unheld checkout from deadlocking.
+    number = _next_order_number(session, store.id)
     wants = {line.variant_id: line.quantity for line in cart.lines}
     if inventory.held_for_cart(session, store.id, cart.id) != wants:
         inventory.reserve_stock(session, store, cart.id, wants)
     totals = compute_totals(session, store, cart)
     order = Order(
-        store_id=store.id, number=_next_order_number(session, store.id), customer_id=customer_id,
+        store_id=store.id, number=number, customer_id=customer_id,
         cart_id=cart.id, payment_method=payment_method, currency=store.currency,
         subtotal=totals.subtotal.amount, discount_total=totals.discount.amount,
         shipping_total=totals.shipping.amount, tax_total=totals.tax.amount,

@@ -1,8 +1,9 @@
 """Stock per variant per location: availability, reservations, adjustments and their audit trail.
 
 Every change to stock is one conditional UPDATE (``... WHERE quantity - reserved >= :n``),
-never a read-then-write, and rows are touched in primary-key order so that two checkouts
-sharing variants wait for each other instead of deadlocking.
+never a read-then-write, and stock rows are updated in primary-key order so that two checkouts
+sharing variants wait for each other instead of deadlocking. A checkout that places an order
+locks its cart, then the store row (order number), then stock rows: always in that order.
 """
 from __future__ import annotations
 
@@ -59,37 +60,39 @@ def reserve_stock(session: Session, store: Store, cart_id: int, wants: dict[int,
                   now: datetime | None = None) -> datetime:
     """Hold ``{variant_id: quantity}`` for a cart until the returned expiry; does not commit.
 
-    Replaces whatever the cart held before. Raises ``OutOfStock`` (after rolling back) if any
-    variant cannot be covered, so nothing is half held.
+    Replaces whatever the cart held before. Each variant is taken from its locations in their
+    order; the conditional UPDATEs then run in stock primary-key order. Raises ``OutOfStock``
+    (after rolling back) if any variant cannot be covered, so nothing is half held.
     """
     now = now or utcnow()
     expires_at = now + timedelta(minutes=store.reservation_minutes)
     release_reservations(session, store.id, cart_id)
+    plan: list[tuple[Stock, int, int]] = []  # (stock row, variant id, units to hold there)
     for variant_id in sorted(wants):
         quantity = wants[variant_id]
         if quantity < 1:
             raise InvalidQuantity("Quantity must be at least 1.")
         remaining = quantity
         for stock in _stocks_for(session, store.id, variant_id):
-            if remaining == 0:
-                break
             take = min(remaining, stock.available)
-            if take <= 0:
-                continue
-            held = session.execute(
-                update(Stock)
-                .where(Stock.id == stock.id, Stock.quantity - Stock.reserved >= take)
-                .values(reserved=Stock.reserved + take)
-                .execution_options(synchronize_session=False)
-            ).rowcount
-            if held:
-                session.add(Reservation(store_id=store.id, cart_id=cart_id, stock_id=stock.id,
-                                        variant_id=variant_id, quantity=take,
-                                        expires_at=expires_at))
+            if take > 0:
+                plan.append((stock, variant_id, take))
                 remaining -= take
         if remaining:
             session.rollback()
             raise _out_of_stock(session, store.id, variant_id)
+    for stock, variant_id, take in sorted(plan, key=lambda step: step[0].id):
+        held = session.execute(
+            update(Stock)
+            .where(Stock.id == stock.id, Stock.quantity - Stock.reserved >= take)
+            .values(reserved=Stock.reserved + take)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not held:  # someone took it between our read and our update
+            session.rollback()
+            raise _out_of_stock(session, store.id, variant_id)
+        session.add(Reservation(store_id=store.id, cart_id=cart_id, stock_id=stock.id,
+                                variant_id=variant_id, quantity=take, expires_at=expires_at))
     session.flush()
     return expires_at
 
