@@ -12,7 +12,8 @@ EXTENSION = set("^{}\\[~]|€")  # sent as ESC + char: two septets each
 # Characters people paste that have a plain GSM-7 look-alike.
 LOOKALIKES = {
     "‘": "'", "’": "'", "‚": "'", "“": '"', "”": '"', "„": '"', "–": "-", "—": "-",
-    "…": "...", "•": "-", "·": "-", "\t": " ", "₦": "N", "₵": "GHS", "¢": "c",
+    "…": "...", "•": "-", "·": "-", "\t": " ", "₦": "N", "¢": "c",
+    "₵": "C",  # GH₵ 12.50 is written GHC 12.50
     "×": "x", "\u00a0": " ",
 }
 

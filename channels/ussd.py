@@ -8,6 +8,7 @@ characters, paging long lists with ``98`` (more) and ``0`` (back).
 from __future__ import annotations
 
 import logging
+from typing import NamedTuple
 
 from flask import Blueprint, Response, request
 
@@ -16,7 +17,8 @@ from channels.gsm import gsm7_length, to_gsm7
 from commerce.customers import get_or_create_customer
 from commerce.errors import InvalidPhoneNumber
 from commerce.phones import to_e164
-from commerce.stores import find_store_by_ussd_code
+from commerce.models import Store
+from commerce.stores import resolve_ussd
 from dialogs import BACK, HOME, Reply, Turn
 from dialogs.shop import ShopDialog
 
@@ -29,6 +31,8 @@ MORE, PREVIOUS, HOME_KEY = "98", "0", "00"
 REQUIRED_FIELDS = ("sessionId", "serviceCode", "phoneNumber", "text")
 
 SORRY_BROKEN = "Sorry, something went wrong. Please dial again in a moment."
+ASK_STORE_NUMBER = "CON Enter the store number:"
+WRONG_STORE_NUMBER = "CON Sorry, no store has that number.\nEnter the store number:"
 dialog = ShopDialog()
 
 
@@ -163,24 +167,82 @@ def africastalking_hop() -> Response:
         return _screen("END " + SORRY_BROKEN)
 
 
+# -- routing: which store a hop is for ----------------------------------------------------------
+def _after(prefix: str, text: str) -> str:
+    """``text`` without the ``prefix`` spent picking the store: what the store's dialog sees."""
+    if not prefix:
+        return text
+    if text == prefix:
+        return ""
+    if text.startswith(prefix + "*"):
+        return text[len(prefix) + 1:]
+    return text.rsplit("*", 1)[-1]  # the gateway lost track; trust the last input
+
+
+class Route(NamedTuple):
+    store: Store | None
+    text: str = ""  # what the store's dialog sees of the session's text
+    keep: dict | None = None  # routing to keep in the session (with a store, or while picking)
+    screen: str = ""  # shown while there is no store (yet)
+
+
+def _route(db, service_code: str, text: str, saved: dict | None) -> Route:
+    """Which store a hop is for, and the part of ``text`` meant for its dialog.
+
+    On a dedicated code the dialog sees all of ``text``. On a shared code the first input is the
+    store number (on the first hop, or typed when asked for); the dialog sees what follows it.
+    """
+    if saved is not None and "number" in saved:  # the store was picked earlier in this session
+        number = saved["number"]
+        store = resolve_ussd(db, service_code, [number] if number else []).store
+        if store is not None:
+            return Route(store, _after(saved["prefix"], text),
+                         {"prefix": saved["prefix"], "number": number})
+        saved = None  # the store left the code mid-session: start afresh
+    picking = saved if saved is not None and saved.get("picking") else None
+    typed = new_inputs(text, picking)
+    route = resolve_ussd(db, service_code, typed)
+    if route.store is not None:
+        rest = "*".join(route.inputs_left)
+        prefix = text[: len(text) - len(rest)].rstrip("*") if rest else text
+        number = typed[0].strip() if route.shared else ""
+        return Route(route.store, rest, {"prefix": prefix if route.shared else "",
+                                         "number": number})
+    if not route.shared:
+        return Route(None, screen="END Sorry, this USSD code is not in use.")
+    if picking is not None and not typed:  # a repeated hop: show the same screen again
+        return Route(None, keep=picking, screen=picking["screen"])
+    screen = ASK_STORE_NUMBER if route.asks_store_number else WRONG_STORE_NUMBER
+    return Route(None, keep={"picking": True, "text": text, "screen": screen}, screen=screen)
+
+
 def _hop(session_id: str, service_code: str, raw_phone: str, text: str) -> str:
     ctx = services()
     with ctx.db() as db:
-        store = find_store_by_ussd_code(db, service_code)
+        key = f"ussd:{session_id}"
+        saved = ctx.sessions.get(key)
+        if saved is not None and (saved.get("caller") != raw_phone
+                                  or saved.get("code") != service_code):
+            saved = None  # not this shopper's session: start afresh rather than leak it
+        store, text, routing, screen = _route(db, service_code, text, saved)
         if store is None:
-            return "END Sorry, this USSD code is not in use."
+            if routing is not None:  # asking for the store number
+                ctx.sessions.set(key, {**routing, "caller": raw_phone, "code": service_code},
+                                 ctx.ussd_session_ttl)
+            return screen
+        if saved is not None and saved.get("picking"):
+            saved = None  # the store was just picked: its dialog starts now
         try:
             phone = to_e164(raw_phone, store.country)
         except InvalidPhoneNumber:
             return "END Sorry, we could not read your phone number."
         customer = get_or_create_customer(db, store, phone)
-        key = f"ussd:{session_id}"
-        saved = ctx.sessions.get(key)
         if saved is not None and (saved.get("phone") != phone or saved.get("store") != store.id):
             saved = None  # not this shopper's session: start afresh rather than leak it
         inputs = new_inputs(text, saved)
         saved = play(lambda: Turn(db=db, store=store, customer=customer), inputs, saved)
-        saved.update(text=text, phone=phone, store=store.id)
+        saved.update(text=text, phone=phone, store=store.id, caller=raw_phone, code=service_code,
+                     **routing)
         reply = Reply.from_dict(saved["reply"])
         if reply.ends:
             ctx.sessions.delete(key)

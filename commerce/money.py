@@ -1,10 +1,31 @@
-"""Money as integer minor units plus an ISO 4217 code. No floats, ever."""
+"""Money as integer minor units plus an ISO 4217 code. No floats, ever.
+
+Formatting takes grouping, decimal marks and the symbol's side from Babel (CLDR) for the
+locale, and the symbol itself from ``SYMBOLS`` for the currencies our shoppers use: CLDR's
+are wrong or unfamiliar for several (``Ksh``, ``KES``, ``NGN``...). Spaces come out plain,
+not CLDR's no-break spaces: the strings go to GSM-7 SMS and USSD screens.
+
+Exchange rates are for display only: a shopper is always charged in the store's currency.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from babel.numbers import format_currency, get_currency_precision
+from babel import Locale, UnknownLocaleError
+from babel.numbers import (
+    NumberFormatError, UnknownCurrencyError, format_decimal, get_currency_precision,
+    get_currency_symbol, get_minus_sign_symbol, parse_decimal, validate_currency,
+)
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from commerce.errors import DomainError, NotFound
+
+if TYPE_CHECKING:  # the models import Money, so money imports them only late
+    from commerce.models import ExchangeRate, Store
 
 # ISO 4217 minor units for the currencies we sell in (DESIGN.md §3); Babel knows the rest.
 MINOR_UNITS = {
@@ -12,9 +33,44 @@ MINOR_UNITS = {
     "UGX": 0, "RWF": 0, "XOF": 0, "XAF": 0,
 }
 
+# What shoppers write. A one-character symbol sticks to the number (``₦5,000.00``, ``R12.50``);
+# a longer one is set off by a space (``KSh 1,250.00``). Others: Babel's symbol for the locale.
+SYMBOLS = {
+    "KES": "KSh", "UGX": "USh", "TZS": "TSh", "RWF": "RF", "NGN": "₦", "GHS": "GH₵",
+    "XOF": "CFA", "XAF": "CFA", "ZAR": "R", "EGP": "E£", "ETB": "Br", "ZMW": "K",
+}
+
+AMOUNT_CHARACTERS = frozenset("0123456789,.")
+MAX_AMOUNT = 10**15  # minor units; far above any real price, far below a BIGINT
+MAX_RATE = Decimal(10) ** 14  # the column is NUMERIC(24, 10)
+RATE_PLACES = 10
+
+
+class InvalidAmount(DomainError):
+    code = "invalid_amount"
+
+
+class InvalidExchangeRate(DomainError):
+    code = "invalid_exchange_rate"
+
 
 def minor_units(currency: str) -> int:
     return MINOR_UNITS.get(currency, get_currency_precision(currency))
+
+
+def currency_symbol(currency: str, locale: str = "en") -> str:
+    return SYMBOLS.get(currency) or get_currency_symbol(currency, _locale(locale))
+
+
+@lru_cache(maxsize=64)
+def _locale(code: str) -> Locale:
+    """``en_KE``, ``sw`` or ``ha_KE`` (not in CLDR: falls back to ``ha``); English at worst."""
+    for candidate in (code, code.replace("-", "_").split("_")[0], "en"):
+        try:
+            return Locale.parse(candidate.replace("-", "_"))
+        except (UnknownLocaleError, ValueError, TypeError):
+            continue
+    raise AssertionError("Babel has no English")  # pragma: no cover
 
 
 @dataclass(frozen=True, order=True)
@@ -47,8 +103,124 @@ class Money:
         return Decimal(self.amount).scaleb(-minor_units(self.currency))
 
     def format(self, locale: str = "en") -> str:
-        return format_currency(self.to_decimal(), self.currency, locale=locale)
+        """``KSh 1,250.00``, ``₦5,000.00``, ``USh 15,000``; ``5 000 CFA`` in French."""
+        return self._format(locale, minor_units(self.currency))
+
+    def format_short(self, locale: str = "en") -> str:
+        """Like ``format`` but ``KSh 120`` rather than ``KSh 120.00``: for tight USSD screens."""
+        digits = minor_units(self.currency)
+        whole = self.amount % 10**digits == 0
+        return self._format(locale, 0 if whole else digits)
+
+    def _format(self, locale: str, digits: int) -> str:
+        loc = _locale(locale)
+        pattern = loc.currency_formats["standard"]
+        integer_part = pattern.number_pattern.split(".")[0]
+        number = format_decimal(abs(self.to_decimal()),
+                                format=integer_part + ("." + "0" * digits if digits else ""),
+                                locale=loc)
+        symbol = currency_symbol(self.currency, locale)
+        if "¤" in pattern.suffix[0]:
+            text = f"{number} {symbol}"
+        else:
+            text = f"{symbol}{' ' if len(symbol) > 1 else ''}{number}"
+        sign = get_minus_sign_symbol(loc) if self.amount < 0 else ""
+        return (sign + text).replace("\u00a0", " ").replace("\u202f", " ")
 
     def _same_currency(self, other: Money) -> None:
         if self.currency != other.currency:
             raise ValueError(f"cannot mix {self.currency} and {other.currency}")
+
+
+# -- reading amounts ------------------------------------------------------------------------------
+def parse_amount(text: str, currency: str) -> int:
+    """``"1,250.50"`` KES is ``125050``; a fraction of a minor unit (``12.345`` KES, ``100.5``
+    UGX), a negative, or anything but digits with ``,`` grouping and a ``.`` is refused."""
+    cleaned = (text or "").strip()
+    if not cleaned or not set(cleaned) <= AMOUNT_CHARACTERS:
+        raise InvalidAmount(f"{text!r} is not an amount: use digits, like 1250 or 1,250.50.")
+    try:
+        value = parse_decimal(cleaned, locale="en", strict=True)
+    except NumberFormatError:
+        raise InvalidAmount(f"{text!r} is not an amount: use digits, like 1250 or 1,250.50.") \
+            from None
+    minor = value.scaleb(minor_units(currency))
+    if minor != minor.to_integral_value():
+        places = minor_units(currency)
+        if places == 0:
+            raise InvalidAmount(f"{currency} amounts are whole numbers; {cleaned} is not.")
+        raise InvalidAmount(f"{currency} amounts have at most {places} decimal places; "
+                            f"{cleaned} has more.")
+    if minor >= MAX_AMOUNT:
+        raise InvalidAmount(f"{cleaned} is too large an amount.")
+    return int(minor)
+
+
+# -- exchange rates (display only) ----------------------------------------------------------------
+def check_currency_code(code: str) -> str:
+    """An ISO 4217 code Babel knows, upper-case."""
+    if not isinstance(code, str) or len(code.strip()) != 3:
+        raise InvalidExchangeRate(f"{code!r} is not a currency code like KES or USD.")
+    code = code.strip().upper()
+    try:
+        validate_currency(code)
+    except UnknownCurrencyError:
+        raise InvalidExchangeRate(f"{code} is not a currency we know.") from None
+    return code
+
+
+def check_rate(rate: Decimal | str) -> Decimal:
+    if isinstance(rate, bool) or not isinstance(rate, (Decimal, str)):
+        raise InvalidExchangeRate("Give the rate as a decimal string, like \"0.0077\".")
+    try:
+        value = Decimal(rate.strip() if isinstance(rate, str) else rate)
+    except InvalidOperation:
+        raise InvalidExchangeRate(f"{rate!r} is not a number.") from None
+    if not value.is_finite() or value <= 0:
+        raise InvalidExchangeRate("An exchange rate must be more than zero.")
+    if value >= MAX_RATE:
+        raise InvalidExchangeRate("That exchange rate is too large.")
+    if value != value.quantize(Decimal(1).scaleb(-RATE_PLACES), rounding=ROUND_HALF_EVEN):
+        raise InvalidExchangeRate(f"An exchange rate has {RATE_PLACES} decimal places at most.")
+    return value
+
+
+def do_set_exchange_rate(session: Session, store: Store, quote_currency: str,
+                         rate: Decimal | str) -> ExchangeRate:
+    """1 unit of the store's currency = ``rate`` x ``quote_currency``; replaces an earlier rate."""
+    from commerce.models import ExchangeRate
+
+    quote = check_currency_code(quote_currency)
+    if quote == store.currency:
+        raise InvalidExchangeRate(f"{quote} is the store's own currency.")
+    value = check_rate(rate)
+    row = session.scalar(select(ExchangeRate).where(ExchangeRate.store_id == store.id,
+                                                    ExchangeRate.quote == quote))
+    if row is None:
+        row = ExchangeRate(store_id=store.id, quote=quote, rate=value)
+        session.add(row)
+    else:
+        row.rate = value
+    session.commit()
+    return row
+
+
+def get_exchange_rate(session: Session, store: Store, quote_currency: str) -> Decimal:
+    from commerce.models import ExchangeRate
+
+    rate = session.scalar(select(ExchangeRate.rate).where(
+        ExchangeRate.store_id == store.id, ExchangeRate.quote == quote_currency))
+    if rate is None:
+        raise NotFound(f"No exchange rate from {store.currency} to {quote_currency}.")
+    return Decimal(rate)
+
+
+def convert_for_display(session: Session, store: Store, money: Money, quote_currency: str) -> Money:
+    """What ``money`` (in the store's currency) is in ``quote_currency``, rounded half-even to
+    its minor units. For showing only: the shopper is charged ``money``."""
+    if money.currency != store.currency:
+        raise ValueError(f"{money.currency} is not the store's currency ({store.currency})")
+    quote = quote_currency.upper()
+    rate = get_exchange_rate(session, store, quote)
+    minor = (money.to_decimal() * rate).scaleb(minor_units(quote))
+    return Money(int(minor.quantize(Decimal(1), rounding=ROUND_HALF_EVEN)), quote)

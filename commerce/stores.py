@@ -1,21 +1,371 @@
-"""Finding the store a channel address belongs to."""
+"""Stores: creating and configuring a tenant, its opening hours, and the channel addresses
+(USSD codes, SMS short codes and keywords, WhatsApp numbers) shoppers reach it on."""
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo, available_timezones
+
+import phonenumbers
+from babel.numbers import UnknownCurrencyError, validate_currency
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from commerce.errors import DomainError, InvalidPhoneNumber
 from commerce.models import ChannelAddress, Store
+from commerce.phones import to_e164
+
+SUPPORTED_LOCALES = ("en", "sw", "fr", "ha", "yo", "am", "zu", "pt")
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # datetime.weekday() order
+SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+CLOCK = re.compile(r"([01]\d|2[0-3]):([0-5]\d)|24:00")  # "24:00" only as a closing time
+
+# setting -> (smallest, largest) for the whole-number ones; see check_store_settings.
+NUMBER_SETTINGS = {
+    "tax_rate_bp": (0, 10_000),  # basis points: 1600 = 16 %
+    "reservation_minutes": (1, 24 * 60),
+    "abandoned_cart_minutes": (1, 7 * 24 * 60),
+    "low_stock_threshold": (0, 1_000_000),
+}
+SETTINGS = (*NUMBER_SETTINGS, "prices_include_tax", "opening_hours")
+
+
+class InvalidStore(DomainError):
+    code = "invalid_store"
+
+
+class InvalidChannelAddress(DomainError):
+    code = "invalid_channel_address"
+
+
+class ChannelAddressTaken(DomainError):
+    code = "channel_address_taken"
+
+
+# -- checking a store's details -------------------------------------------------------------------
+def check_slug(slug: str) -> str:
+    slug = slug.strip().lower() if isinstance(slug, str) else ""
+    if not 3 <= len(slug) <= 60 or not SLUG.fullmatch(slug):
+        raise InvalidStore("A store's web name is 3 to 60 letters, digits and single hyphens, "
+                           "like mama-mboga.", field="slug")
+    return slug
+
+
+def check_store_name(name: str) -> str:
+    name = name.strip() if isinstance(name, str) else ""
+    if not 1 <= len(name) <= 120:
+        raise InvalidStore("A store's name is 1 to 120 characters.", field="name")
+    return name
+
+
+def check_currency(currency: str) -> str:
+    code = currency.strip().upper() if isinstance(currency, str) else ""
+    try:
+        validate_currency(code)
+    except UnknownCurrencyError:
+        raise InvalidStore(f"{currency!r} is not an ISO 4217 currency code like KES.",
+                           field="currency") from None
+    return code
+
+
+def check_country(country: str) -> str:
+    """An ISO 3166 region phonenumbers knows: it is how the store's local numbers are read."""
+    code = country.strip().upper() if isinstance(country, str) else ""
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise InvalidStore(f"{country!r} is not an ISO 3166 country code like KE.",
+                           field="country")
+    return code
+
+
+def check_locales(default_locale: str, locales: list[str] | str) -> tuple[str, list[str]]:
+    """The offered languages (a subset of ``SUPPORTED_LOCALES``), the default among them."""
+    if isinstance(locales, str):
+        locales = locales.split(",")
+    if not isinstance(locales, (list, tuple)):
+        raise InvalidStore("Give the store's languages as a list, like [\"en\", \"sw\"].",
+                           field="locales")
+    wanted = [code.strip().lower() for code in locales if isinstance(code, str)]
+    offered = list(dict.fromkeys(code for code in wanted if code))
+    unknown = [code for code in offered if code not in SUPPORTED_LOCALES]
+    if unknown or not offered or len(wanted) != len(locales):
+        raise InvalidStore(f"Languages must be among {', '.join(SUPPORTED_LOCALES)}.",
+                           field="locales")
+    default = default_locale.strip().lower() if isinstance(default_locale, str) else ""
+    if default not in offered:
+        raise InvalidStore("The default language must be one the store offers.",
+                           field="default_locale")
+    return default, offered
+
+
+@lru_cache(maxsize=1)
+def _timezone_names() -> frozenset[str]:
+    return frozenset(available_timezones()) - {"localtime", "posixrules", "Factory"}
+
+
+def check_timezone(name: str) -> str:
+    name = name.strip() if isinstance(name, str) else ""
+    if name not in _timezone_names():
+        raise InvalidStore(f"{name!r} is not an IANA time zone like Africa/Nairobi.",
+                           field="timezone")
+    return name
+
+
+def check_contact_phone(raw: str | None, country: str) -> str | None:
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    try:
+        return to_e164(raw, country)
+    except InvalidPhoneNumber as error:
+        raise InvalidStore(error.message, field="contact_phone") from None
+
+
+def _clock_minutes(text: object, closing: bool) -> int:
+    match = CLOCK.fullmatch(text) if isinstance(text, str) else None
+    if match is None or (text == "24:00" and not closing):
+        raise InvalidStore(f"{text!r} is not a time like 08:00 (24-hour clock).",
+                           field="opening_hours")
+    return 24 * 60 if text == "24:00" else int(match[1]) * 60 + int(match[2])
+
+
+def check_opening_hours(hours: dict | None) -> dict | None:
+    """``{"mon": [["08:00", "13:00"], ["14:00", "18:00"]], ...}``; a missing day is closed,
+    ``None`` means no hours are set (always open). Periods may not overlap or pass midnight."""
+    if hours is None:
+        return None
+    if not isinstance(hours, dict):
+        raise InvalidStore("Opening hours are given per day, like {\"mon\": [[\"08:00\", "
+                           "\"18:00\"]]}.", field="opening_hours")
+    clean: dict[str, list[list[str]]] = {}
+    for day in hours:
+        if day not in DAYS:
+            raise InvalidStore(f"{day!r} is not a day: use {', '.join(DAYS)}.",
+                               field="opening_hours")
+    for day in (d for d in DAYS if d in hours):
+        periods = hours[day]
+        if not isinstance(periods, (list, tuple)):
+            raise InvalidStore(f"Give {day} as a list of [opens, closes] pairs.",
+                               field="opening_hours")
+        spans = []
+        for period in periods:
+            if not isinstance(period, (list, tuple)) or len(period) != 2:
+                raise InvalidStore(f"Give {day} as a list of [opens, closes] pairs.",
+                                   field="opening_hours")
+            opens, closes = _clock_minutes(period[0], False), _clock_minutes(period[1], True)
+            if opens >= closes:
+                raise InvalidStore(f"On {day}, {period[0]} to {period[1]} closes before it "
+                                   "opens.", field="opening_hours")
+            spans.append((opens, closes, [period[0], period[1]]))
+        spans.sort()
+        for earlier, later in zip(spans, spans[1:]):
+            if later[0] < earlier[1]:
+                raise InvalidStore(f"On {day}, the opening hours overlap.", field="opening_hours")
+        clean[day] = [span[2] for span in spans]
+    return clean
+
+
+def check_store_settings(settings: dict) -> dict:
+    """The settings ``do_update_store_settings`` accepts, checked; raises on the first bad one."""
+    clean = {}
+    for name, value in settings.items():
+        if name in NUMBER_SETTINGS:
+            low, high = NUMBER_SETTINGS[name]
+            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+                raise InvalidStore(f"{name} must be a whole number from {low} to {high}.",
+                                   field=name)
+            clean[name] = value
+        elif name == "prices_include_tax":
+            if not isinstance(value, bool):
+                raise InvalidStore("prices_include_tax must be true or false.", field=name)
+            clean[name] = value
+        elif name == "opening_hours":
+            clean[name] = check_opening_hours(value)
+        else:
+            raise InvalidStore(f"{name!r} is not a store setting; settings are "
+                               f"{', '.join(SETTINGS)}.", field=name)
+    return clean
+
+
+# -- creating and configuring -------------------------------------------------------------------
+def get_store_by_slug(session: Session, slug: str) -> Store | None:
+    return session.scalar(select(Store).where(Store.slug == slug))
+
+
+def do_create_store(session: Session, slug: str, name: str, currency: str, country: str,
+                    default_locale: str, locales: list[str] | str, timezone: str,
+                    contact_phone: str | None = None, **settings) -> Store:
+    """A new store; ``settings`` as for ``do_update_store_settings``. Checks everything first."""
+    slug = check_slug(slug)
+    country = check_country(country)
+    default_locale, offered = check_locales(default_locale, locales)
+    store = Store(
+        slug=slug, name=check_store_name(name), currency=check_currency(currency),
+        country=country, default_locale=default_locale, locales=",".join(offered),
+        timezone=check_timezone(timezone),
+        contact_phone=check_contact_phone(contact_phone, country),
+        **check_store_settings(settings),
+    )
+    if get_store_by_slug(session, slug) is not None:
+        raise InvalidStore(f"The web name {slug} is taken.", field="slug")
+    session.add(store)
+    try:
+        session.commit()
+    except IntegrityError:  # another request took the slug a moment ago
+        session.rollback()
+        raise InvalidStore(f"The web name {slug} is taken.", field="slug") from None
+    return store
+
+
+def do_update_store_settings(session: Session, store: Store, **settings) -> Store:
+    """Change some of: tax_rate_bp, prices_include_tax, reservation_minutes,
+    abandoned_cart_minutes, low_stock_threshold, opening_hours. All or nothing."""
+    for name, value in check_store_settings(settings).items():
+        setattr(store, name, value)
+    session.commit()
+    return store
+
+
+def is_open(store: Store, at: datetime) -> bool:
+    """Whether ``at`` (timezone-aware) falls in the store's opening hours, in its timezone."""
+    if at.tzinfo is None:
+        raise ValueError("is_open needs a timezone-aware datetime")
+    if store.opening_hours is None:
+        return True
+    local = at.astimezone(ZoneInfo(store.timezone))
+    minute = local.hour * 60 + local.minute
+    return any(_clock_minutes(opens, False) <= minute < _clock_minutes(closes, True)
+               for opens, closes in store.opening_hours.get(DAYS[local.weekday()], ()))
+
+
+# -- channel addresses ---------------------------------------------------------------------------
+USSD_CODE = re.compile(r"\*\d+(?:\*\d+)*#")
+STORE_NUMBER = re.compile(r"[1-9]\d{0,9}")
+SHORT_CODE = re.compile(r"\+?\d{3,15}")
+KEYWORD = re.compile(r"[A-Z0-9]{1,30}")
+PHONE_NUMBER_ID = re.compile(r"\d{1,60}")
 
 
 def normalise_service_code(code: str) -> str:
     return "".join(code.split())
 
 
-def find_store_by_ussd_code(session: Session, service_code: str) -> Store | None:
-    """The store a dedicated USSD code belongs to."""
-    code = normalise_service_code(service_code)
+def check_channel_address(channel: str, address: str, selector: str = "") -> tuple[str, str, str]:
+    """(channel, address, selector) made canonical; see ``ChannelAddress``."""
+    address = normalise_service_code(address) if isinstance(address, str) else ""
+    selector = selector.strip() if isinstance(selector, str) else None
+    if channel == "ussd":
+        if not USSD_CODE.fullmatch(address) or len(address) > 60:
+            raise InvalidChannelAddress(f"{address!r} is not a USSD code like *384*123#.")
+        if selector is None or (selector and not STORE_NUMBER.fullmatch(selector)):
+            raise InvalidChannelAddress("A store number on a shared USSD code is digits, "
+                                        "like 45.")
+    elif channel == "sms":
+        if not SHORT_CODE.fullmatch(address):
+            raise InvalidChannelAddress(f"{address!r} is not an SMS short code like 22384.")
+        selector = selector.upper() if selector else ""
+        if not KEYWORD.fullmatch(selector):
+            raise InvalidChannelAddress("An SMS keyword is one word of letters and digits, "
+                                        "like MBOGA.")
+    elif channel == "whatsapp":
+        if not PHONE_NUMBER_ID.fullmatch(address):
+            raise InvalidChannelAddress(f"{address!r} is not a WhatsApp phone-number id.")
+        if selector:
+            raise InvalidChannelAddress("A WhatsApp number belongs to one store: no selector.")
+        selector = ""
+    else:
+        raise InvalidChannelAddress(f"{channel!r} is not a channel: use ussd, sms or whatsapp.")
+    return channel, address, selector
+
+
+def _check_address_free(session: Session, channel: str, address: str, selector: str) -> None:
+    taken = session.scalars(select(ChannelAddress.selector).where(
+        ChannelAddress.channel == channel, ChannelAddress.address == address)).all()
+    if selector in taken:
+        raise ChannelAddressTaken(f"{address} {selector}".strip() + " is already in use.")
+    if channel == "ussd" and selector == "" and taken:
+        raise ChannelAddressTaken(f"{address} is shared by other stores; it cannot be "
+                                  "dedicated to one.")
+    if channel == "ussd" and "" in taken:
+        raise ChannelAddressTaken(f"{address} is dedicated to one store; it cannot be shared.")
+
+
+def do_add_channel_address(session: Session, store: Store, channel: str, address: str,
+                           selector: str = "") -> ChannelAddress:
+    """Let shoppers reach ``store`` on a USSD code (dedicated: ``selector=""``; shared: the store
+    number), an SMS short code and keyword, or a WhatsApp phone-number id."""
+    channel, address, selector = check_channel_address(channel, address, selector)
+    _check_address_free(session, channel, address, selector)
+    row = ChannelAddress(store_id=store.id, channel=channel, address=address, selector=selector)
+    session.add(row)
+    try:
+        session.commit()
+    except IntegrityError:  # someone else took it a moment ago
+        session.rollback()
+        raise ChannelAddressTaken(f"{address} {selector}".strip() + " is already in use.") \
+            from None
+    return row
+
+
+def list_channel_addresses(session: Session, store: Store) -> list[ChannelAddress]:
+    return list(session.scalars(select(ChannelAddress).where(ChannelAddress.store_id == store.id)
+                                .order_by(ChannelAddress.id)))
+
+
+def _store_at(session: Session, channel: str, address: str, selector: str) -> Store | None:
     return session.scalar(
         select(Store).join(ChannelAddress, ChannelAddress.store_id == Store.id)
-        .where(ChannelAddress.channel == "ussd", ChannelAddress.address == code,
-               ChannelAddress.selector == "")
+        .where(ChannelAddress.channel == channel, ChannelAddress.address == address,
+               ChannelAddress.selector == selector)
     )
+
+
+def find_store_by_ussd_code(session: Session, service_code: str) -> Store | None:
+    """The store a dedicated USSD code belongs to."""
+    return _store_at(session, "ussd", normalise_service_code(service_code), "")
+
+
+@dataclass(frozen=True)
+class UssdRoute:
+    store: Store | None
+    inputs_left: list[str] = field(default_factory=list)  # input for the store's dialog
+    asks_store_number: bool = False  # a shared code dialled without a store number yet
+    shared: bool = False  # the code is shared: the first input was (or will be) the number
+
+
+def resolve_ussd(session: Session, service_code: str, inputs: list[str]) -> UssdRoute:
+    """Whose dialog a USSD hop is for. ``*384*500*45*2#`` arrives as ``*384*500#`` with inputs
+    ``["45", "2"]``: on a shared code that is store 45's with ``["2"]`` left; on a dedicated code
+    every input is the store's. Unknown code, or unknown number on a shared one: no store."""
+    code = normalise_service_code(service_code)
+    inputs = list(inputs)
+    store = _store_at(session, "ussd", code, "")
+    if store is not None:
+        return UssdRoute(store, inputs)
+    if inputs:
+        store = _store_at(session, "ussd", code, inputs[0].strip())
+        if store is not None:
+            return UssdRoute(store, inputs[1:], shared=True)
+    shared = session.scalar(select(ChannelAddress.id).where(
+        ChannelAddress.channel == "ussd", ChannelAddress.address == code).limit(1))
+    if shared is None:
+        return UssdRoute(None, inputs)
+    return UssdRoute(None, inputs[1:], asks_store_number=not inputs, shared=True)
+
+
+def resolve_sms(session: Session, short_code: str, text: str) -> tuple[Store | None, str]:
+    """``"mboga 2 cabbage"`` to 22384 is (that store, ``"2 cabbage"``): the first word is the
+    keyword, in any case. No such keyword: (None, the whole text)."""
+    words = (text or "").split(maxsplit=1)
+    if not words:
+        return None, ""
+    keyword = words[0].strip(".,:;!?").upper()
+    store = _store_at(session, "sms", normalise_service_code(short_code or ""), keyword)
+    if store is None:
+        return None, (text or "").strip()
+    return store, words[1].strip() if len(words) > 1 else ""
+
+
+def resolve_whatsapp(session: Session, phone_number_id: str) -> Store | None:
+    return _store_at(session, "whatsapp", (phone_number_id or "").strip(), "")

@@ -1,11 +1,9 @@
 """The shopping journey: home → products → size → quantity → cart → confirm → placed."""
 from __future__ import annotations
 
-from babel.numbers import format_currency
-
 from commerce import carts, catalog, checkout, inventory, orders
 from commerce.errors import DomainError
-from commerce.money import Money, minor_units
+from commerce.money import Money
 from dialogs.base import Choice, Conversation, Dialog, Reply, Turn
 
 PICK_FROM_LIST = "Please reply with a number from the list."
@@ -13,12 +11,8 @@ CART_LINES_SHOWN = 4
 
 
 def price(money: Money, turn: Turn) -> str:
-    """``Ksh120`` rather than ``Ksh120.00``: every character counts on a USSD screen."""
-    locale = f"{turn.locale}_{turn.store.country}"
-    if money.amount % 10 ** minor_units(money.currency) == 0:
-        return format_currency(money.to_decimal(), money.currency, locale=locale,
-                               format="¤#,##0", currency_digits=False)
-    return money.format(locale)
+    """``KSh 120`` rather than ``KSh 120.00``: every character counts on a USSD screen."""
+    return money.format_short(f"{turn.locale}_{turn.store.country}")
 
 
 def with_note(note: str, text: str) -> str:

@@ -25,7 +25,7 @@ def test_a_placed_order_sends_an_sms_receipt_to_the_shopper(db, store, fake_at, 
     assert fake_at.messages == [{
         "username": fake_at.username, "to": PHONE, "bulkSMSMode": "1",
         "message": f"Mama Mboga Fresh: order #{order.number} received. 2x Tomatoes 1kg. "
-                   "Total Ksh240.00. Pay cash on delivery. Help: +254700123456",
+                   "Total KSh 240.00. Pay cash on delivery. Help: +254700123456",
     }]
 
 

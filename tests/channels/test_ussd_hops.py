@@ -71,19 +71,19 @@ def test_a_wrong_quantity_reprompts_with_the_range_and_adds_nothing(hop, db):
     hop("")
     hop("1")  # products: 1. Cabbage
     status, screen = hop("1*1")
-    assert screen == "CON Cabbage Ksh60 each.\nHow many? (1-40)\n0. Back"
+    assert screen == "CON Cabbage KSh 60 each.\nHow many? (1-40)\n0. Back"
     text = "1*1"
     for bad in ["41", "lots", "9" * 2000, "-3", "2.5"]:
         text += "*" + bad
         status, screen = hop(text)
-        assert screen == "CON Please enter a number from 1 to 40.\nCabbage Ksh60 each.\n" \
+        assert screen == "CON Please enter a number from 1 to 40.\nCabbage KSh 60 each.\n" \
                          "How many? (1-40)\n0. Back"
     assert db.scalar(select(func.count(CartLine.id))) == 0
 
 
 def test_a_dial_string_with_extra_digits_jumps_straight_there(hop):
     status, screen = hop("1")  # *384*123*1# : pre-filled "1" on the first hop
-    assert screen.startswith("CON Choose a product:\n1. Cabbage Ksh60")
+    assert screen.startswith("CON Choose a product:\n1. Cabbage KSh 60")
 
 
 def test_a_repeated_hop_is_not_applied_twice(hop, db):

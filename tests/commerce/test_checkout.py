@@ -103,7 +103,7 @@ def test_sms_receipt_names_the_order_total_and_help_line(db, store, customer):
     carts.do_add_to_cart(db, store, customer.id, variant_by_sku(db, store, "TOMA-1KG").id, 2)
     order = checkout.do_place_order(db, store, customer.id)
     assert orders.sms_receipt(order, store, "en_KE") == (
-        "Mama Mboga Fresh: order #1001 received. 2x Tomatoes 1kg. Total Ksh240.00. "
+        "Mama Mboga Fresh: order #1001 received. 2x Tomatoes 1kg. Total KSh 240.00. "
         "Pay cash on delivery. Help: +254700123456")
 
 

@@ -25,5 +25,5 @@ def test_adding_money_of_two_currencies_is_refused():
 def test_arithmetic_and_formatting():
     total = Money(12050, "KES") * 2 + Money(100, "KES")
     assert total == Money(24200, "KES")
-    assert total.format("en_KE") == "Ksh242.00"
-    assert Money(15000, "UGX").format("en_UG") == "USh15,000"
+    assert total.format("en_KE") == "KSh 242.00"
+    assert Money(15000, "UGX").format("en_UG") == "USh 15,000"

@@ -13,15 +13,15 @@ def test_a_shopper_dials_browses_and_buys_with_cash_on_delivery(live_server, sto
     phone = UssdPhone(live_server, PHONE, "*384*123#")
 
     assert phone.dial() == "CON Karibu Mama Mboga Fresh!\n1. Shop\n2. My cart"
-    assert phone.send("1").startswith("CON Choose a product:\n1. Cabbage Ksh60\n")
+    assert phone.send("1").startswith("CON Choose a product:\n1. Cabbage KSh 60\n")
     phone.send("98")  # next page: Sukuma wiki, Tomatoes, ...
-    assert phone.send("8") == "CON Tomatoes: choose a size\n1. 1kg Ksh120\n2. 500g Ksh65\n0. Back"
-    assert phone.send("1") == "CON Tomatoes 1kg Ksh120 each.\nHow many? (1-80)\n0. Back"
-    assert phone.send("2") == ("CON 2x Tomatoes 1kg Ksh240\nTotal Ksh240\n1. Checkout\n"
+    assert phone.send("8") == "CON Tomatoes: choose a size\n1. 1kg KSh 120\n2. 500g KSh 65\n0. Back"
+    assert phone.send("1") == "CON Tomatoes 1kg KSh 120 each.\nHow many? (1-80)\n0. Back"
+    assert phone.send("2") == ("CON 2x Tomatoes 1kg KSh 240\nTotal KSh 240\n1. Checkout\n"
                                "2. Add more\n0. Back")
-    assert phone.send("1") == ("CON Total Ksh240, 2 item(s).\nPay cash on delivery.\n"
+    assert phone.send("1") == ("CON Total KSh 240, 2 item(s).\nPay cash on delivery.\n"
                                "1. Confirm order\n0. Back")
-    assert phone.send("1") == ("END Asante! Order #1001 is placed. Pay Ksh240 cash on delivery. "
+    assert phone.send("1") == ("END Asante! Order #1001 is placed. Pay KSh 240 cash on delivery. "
                                "We will SMS you a receipt.")
     assert phone.inputs == ["1", "98", "8", "1", "2", "1", "1"]
 
@@ -32,7 +32,7 @@ def test_a_shopper_dials_browses_and_buys_with_cash_on_delivery(live_server, sto
 
     run_jobs()
     assert [m["to"] for m in fake_at.messages] == [PHONE]
-    assert "order #1001 received. 2x Tomatoes 1kg. Total Ksh240.00" in fake_at.messages[0]["message"]
+    assert "order #1001 received. 2x Tomatoes 1kg. Total KSh 240.00" in fake_at.messages[0]["message"]
 
 
 def test_the_terminal_phone_buys_from_the_running_server(app, live_server, store, db):
@@ -42,7 +42,7 @@ def test_the_terminal_phone_buys_from_the_running_server(app, live_server, store
     )
     assert result.exit_code == 0, result.output
     assert "Karibu Mama Mboga Fresh!" in result.output
-    assert "Asante! Order #1001 is placed. Pay Ksh180 cash on delivery." in result.output
+    assert "Asante! Order #1001 is placed. Pay KSh 180 cash on delivery." in result.output
     assert db.scalar(select(Order.total)) == 18000
 
 
