@@ -152,7 +152,7 @@ def do_start_checkout(session: Session, store: Store, customer_id: int) -> Total
     return compute_totals(session, store, cart)
 
 
-def _next_order_number(session: Session, store_id: int) -> int:
+def next_order_number(session: Session, store_id: int) -> int:
     return session.execute(
         update(Store)
         .where(Store.id == store_id)
@@ -190,7 +190,7 @@ def do_place_order(session: Session, store: Store, customer_id: int,
 
     # Lock order for every path: cart (above), store row (order number), then stock rows.
     # Taking the number first keeps a held and an unheld checkout from deadlocking.
-    number = _next_order_number(session, store.id)
+    number = next_order_number(session, store.id)
     wants = {line.variant_id: line.quantity for line in cart.lines}
     if inventory.held_for_cart(session, store.id, cart.id) != wants:
         inventory.reserve_stock(session, store, cart.id, wants)

@@ -163,7 +163,7 @@ def consume_reservations(session: Session, store: Store, cart_id: int, order_id:
     for reservation in held:
         removed[reservation.variant_id] = removed.get(reservation.variant_id, 0) + \
             reservation.quantity
-    _check_low_stock(session, store, removed)
+    check_low_stock(session, store, removed)
 
 
 def do_release_expired_reservations(session: Session, now: datetime | None = None) -> int:
@@ -230,7 +230,7 @@ def adjust_stock(session: Session, store: Store, variant_id: int, location_id: i
     session.flush()
     session.refresh(stock)
     if delta < 0:
-        _check_low_stock(session, store, {variant_id: -delta})
+        check_low_stock(session, store, {variant_id: -delta})
     return stock
 
 
@@ -262,7 +262,7 @@ def on_hand_quantities(session: Session, store_id: int, variant_ids) -> dict[int
     return {variant_id: found.get(variant_id, 0) for variant_id in ids}
 
 
-def _check_low_stock(session: Session, store: Store, removed: dict[int, int]) -> None:
+def check_low_stock(session: Session, store: Store, removed: dict[int, int]) -> None:
     """Record ``inventory.low_stock`` once, when units on hand fall to the threshold or below."""
     if not removed:
         return

@@ -54,13 +54,14 @@ class ShopDialog(Dialog):
         choices = []
         products = catalog.list_products(turn.db, turn.store.id)
         stock = inventory.available_quantities(
-            turn.db, turn.store.id, [v.id for p in products for v in p.variants])
+            turn.db, turn.store.id, [v.id for p in products for v in p.on_sale_variants])
         for product in products:
-            if all(stock[v.id] == 0 for v in product.variants):
+            variants = product.on_sale_variants
+            if all(stock[v.id] == 0 for v in variants):
                 label = f"{product.name} (sold out)"
             else:
-                cheapest = price(turn.store.money(min(v.price for v in product.variants)), turn)
-                label = f"{product.name} {'from ' if len(product.variants) > 1 else ''}{cheapest}"
+                cheapest = price(turn.store.money(min(v.price for v in variants)), turn)
+                label = f"{product.name} {'from ' if len(variants) > 1 else ''}{cheapest}"
             choices.append(Choice(f"p:{product.id}", label))
         return Reply(with_note(note, "Choose a product:"), tuple(choices))
 
@@ -72,13 +73,13 @@ class ShopDialog(Dialog):
         except DomainError as error:
             return self.reprompt(turn, conv, error.message)
         stock = inventory.available_quantities(turn.db, turn.store.id,
-                                               [v.id for v in product.variants])
+                                               [v.id for v in product.on_sale_variants])
         if not any(stock.values()):
             return self.reprompt(turn, conv, f"Sorry, {product.name} is sold out.")
         conv.context["product_id"] = product.id
-        if len(product.variants) > 1:
+        if len(product.on_sale_variants) > 1:
             return "pick_product"
-        conv.context["variant_id"] = product.variants[0].id
+        conv.context["variant_id"] = product.on_sale_variants[0].id
         conv.context["came_from_sizes"] = False
         return "pick_size"
 
@@ -86,11 +87,11 @@ class ShopDialog(Dialog):
     def show_sizes(self, turn: Turn, conv: Conversation, note: str) -> Reply:
         product = catalog.get_product(turn.db, turn.store.id, conv.context["product_id"])
         stock = inventory.available_quantities(turn.db, turn.store.id,
-                                               [v.id for v in product.variants])
+                                               [v.id for v in product.on_sale_variants])
         choices = tuple(
             Choice(f"v:{v.id}", f"{v.name} {price(turn.store.money(v.price), turn)}"
                    + (" (sold out)" if stock[v.id] == 0 else ""))
-            for v in product.variants
+            for v in product.on_sale_variants
         )
         return Reply(with_note(note, f"{product.name}: choose a size"), choices)
 

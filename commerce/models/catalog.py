@@ -66,6 +66,10 @@ class Product(Base):
         order_by="ProductImage.position", lazy="selectin"
     )
 
+    @property
+    def on_sale_variants(self) -> list[Variant]:
+        return [variant for variant in self.variants if variant.active]
+
 
 class ProductImage(Base):
     __tablename__ = "product_images"

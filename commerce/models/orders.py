@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from commerce.db import Base, UtcDateTime, utcnow
@@ -114,7 +114,8 @@ class Payment(Base):
 
 class Fulfilment(Base):
     __tablename__ = "fulfilments"
-    __table_args__ = (Index("ix_fulfilments_tracking", "store_id", "tracking_number"),)
+    # A tracking number finds one shipment in a store (NULL: the carrier gave none).
+    __table_args__ = (UniqueConstraint("store_id", "tracking_number"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 15:44:50.785469
+Create Date: 2026-11-26 16:12:46.178608
 """
 from alembic import op
 import sqlalchemy as sa
@@ -431,12 +431,12 @@ def upgrade() -> None:
     sa.Column('created_at', commerce.db.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_fulfilments_order_id_orders')),
     sa.ForeignKeyConstraint(['store_id'], ['stores.id'], name=op.f('fk_fulfilments_store_id_stores')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_fulfilments'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_fulfilments')),
+    sa.UniqueConstraint('store_id', 'tracking_number', name=op.f('uq_fulfilments_store_id_tracking_number'))
     )
     with op.batch_alter_table('fulfilments', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_fulfilments_order_id'), ['order_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_fulfilments_store_id'), ['store_id'], unique=False)
-        batch_op.create_index('ix_fulfilments_tracking', ['store_id', 'tracking_number'], unique=False)
 
     op.create_table('order_lines',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -637,7 +637,6 @@ def downgrade() -> None:
 
     op.drop_table('order_lines')
     with op.batch_alter_table('fulfilments', schema=None) as batch_op:
-        batch_op.drop_index('ix_fulfilments_tracking')
         batch_op.drop_index(batch_op.f('ix_fulfilments_store_id'))
         batch_op.drop_index(batch_op.f('ix_fulfilments_order_id'))
 

@@ -1,0 +1,117 @@
+"""Refunds: money given back, with or without the goods coming back.
+
+A refund's amount is at most what was paid less what was already refunded. Units can be
+returned only if they were sent: ``quantity_returned <= quantity_fulfilled`` on every line.
+Units never sent are not "returned"; they go back on the shelf when the order is cancelled
+(``order_flow``). A refund that brings back the last unit of a delivered or completed order
+moves it to ``returned``.
+"""
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from commerce import events, inventory, order_flow
+from commerce.errors import DomainError, InvalidQuantity, NotFound
+from commerce.models import Order, Refund, RefundLine, Store
+from commerce.order_payments import (
+    check_amount, paid_total, refresh_financial_status, refunded_total,
+)
+
+# Not yet in commerce.events, where it belongs.
+
+
+class RefundExceedsPayment(DomainError):
+    code = "refund_exceeds_payment"
+
+
+class ReturnExceedsSent(DomainError):
+    code = "return_exceeds_sent"
+
+
+def returnable(line) -> int:
+    return line.quantity_fulfilled - line.quantity_returned
+
+
+def check_refund_amount(session: Session, store: Store, order: Order, amount) -> int:
+    amount = check_amount(order, amount)
+    left = (paid_total(session, store.id, order.id)
+            - refunded_total(session, store.id, order.id))
+    if amount > left:
+        shown = store.money(max(left, 0)).format(store.default_locale)
+        raise RefundExceedsPayment(
+            f"Only {shown} of order #{order.number} can still be refunded.", refundable=left)
+    return amount
+
+
+def check_returned_lines(order: Order, lines: dict[int, int] | None) -> dict[int, int]:
+    """``{order_line_id: units coming back}``; ``None`` or ``{}`` is a refund of money alone."""
+    if not lines:
+        return {}
+    by_id = {line.id: line for line in order.lines}
+    for line_id, quantity in lines.items():
+        if line_id not in by_id:
+            raise NotFound(f"Order #{order.number} has no such item.")
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
+            raise InvalidQuantity("Quantities must be whole numbers of at least 1.")
+        if quantity > returnable(by_id[line_id]):
+            raise ReturnExceedsSent(
+                f"Only {returnable(by_id[line_id])} {by_id[line_id].title} of order "
+                f"#{order.number} were sent and not yet returned.")
+    return dict(lines)
+
+
+def do_refund(session: Session, store: Store, order_id: int, amount, lines=None,
+              restock: bool = False, reason: str = "", actor: str = "system") -> Refund:
+    """Give money back, and take units back if ``lines`` says so; commits.
+
+    ``amount`` is minor units (an int, or ``Money`` in the order's currency); ``lines`` is
+    ``{order_line_id: quantity}``. With ``restock`` the returned units go back on the shelf at
+    the store's default location. Records ``order.refunded``. Raises ``RefundExceedsPayment``,
+    ``ReturnExceedsSent``, ``InvalidAmount``, ``CurrencyMismatch``, ``InvalidQuantity`` or
+    ``NotFound``, changing nothing.
+    """
+    try:
+        reason = order_flow.check_reason(reason)
+        order = order_flow.lock_order(session, store.id, order_id)
+        amount = check_refund_amount(session, store, order, amount)
+        returned = check_returned_lines(order, lines)
+        if restock and not returned:
+            raise InvalidQuantity("Choose the items to put back on the shelf.")
+        refund = Refund(store_id=store.id, order_id=order.id, amount=amount, reason=reason,
+                        restock=restock, actor=actor[:80],
+                        lines=[RefundLine(store_id=store.id, order_line_id=line_id,
+                                          quantity=quantity)
+                               for line_id, quantity in sorted(returned.items())])
+        session.add(refund)
+        session.flush()  # its id goes in the event
+        by_id = {line.id: line for line in order.lines}
+        for line_id, quantity in returned.items():
+            by_id[line_id].quantity_returned += quantity
+        if restock:
+            _put_back(session, store, order, returned, actor)
+        refresh_financial_status(session, store, order, actor)
+        everything_back = all(line.quantity_returned == line.quantity for line in order.lines)
+        if returned and everything_back and order_flow.can(order, "return"):
+            order_flow.transition(session, store, order, "return", actor,
+                                  reason or "all items returned")
+        events.record(session, store.id, events.ORDER_REFUNDED,
+                      {"order_id": order.id, "number": order.number, "refund_id": refund.id,
+                       "amount": amount})
+        session.commit()
+    except DomainError:
+        session.rollback()
+        raise
+    return refund
+
+
+def _put_back(session: Session, store: Store, order: Order, returned: dict[int, int],
+              actor: str) -> None:
+    location = inventory.default_location(session, store.id)
+    by_id = {line.id: line for line in order.lines}
+    for line_id in sorted(returned, key=lambda i: by_id[i].variant_id or 0):
+        line = by_id[line_id]
+        if line.variant_id is not None:
+            inventory.adjust_stock(session, store, line.variant_id, location.id,
+                                   returned[line_id], reason="returned", actor=actor,
+                                   note=f"returned from order #{order.number}",
+                                   order_id=order.id)
