@@ -1,4 +1,4 @@
-"""A phone that dials a Duka server exactly as Africa's Talking would (used by the CLI and tests)."""
+"""A phone that dials a Duka server exactly as Africa's Talking would (for the CLI and tests)."""
 from __future__ import annotations
 
 import uuid

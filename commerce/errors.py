@@ -1,4 +1,4 @@
-"""Domain errors: a stable ``code`` for machines and a ``message`` a shopper or merchant can read."""
+"""Domain errors: a stable ``code`` for machines, a ``message`` a shopper or merchant can read."""
 from __future__ import annotations
 
 

@@ -2,7 +2,7 @@
 import pytest
 from sqlalchemy import func, select
 
-from commerce.models import CartLine, Customer, Order
+from commerce.models import CartLine, Customer
 
 PHONE = "+254712345678"
 

@@ -3,8 +3,15 @@ from sqlalchemy import func, select
 
 from commerce import catalog
 from commerce.catalog import (
-    CategoryNotEmpty, DuplicateSku, InvalidCategory, InvalidCollection, InvalidImage,
-    InvalidPrice, InvalidProduct, InvalidVariant, VariantInput,
+    CategoryNotEmpty,
+    DuplicateSku,
+    InvalidCategory,
+    InvalidCollection,
+    InvalidImage,
+    InvalidPrice,
+    InvalidProduct,
+    InvalidVariant,
+    VariantInput,
 )
 from commerce.errors import DomainError, NotFound
 from commerce.models import Category, Product, ProductImage, Store, Variant

@@ -5,10 +5,21 @@ import pytest
 from sqlalchemy import func, select
 
 from commerce import catalog
-from commerce.catalog_csv import CatalogImportError, export_catalog_csv, import_catalog_csv
+from commerce.catalog_csv import (
+    CatalogImportError,
+    export_catalog_csv,
+    import_catalog_csv,
+)
 from commerce.errors import NotFound
 from commerce.models import (
-    Category, Location, Product, ProductImage, Stock, StockMovement, Store, Variant,
+    Category,
+    Location,
+    Product,
+    ProductImage,
+    Stock,
+    StockMovement,
+    Store,
+    Variant,
 )
 from tests.helpers import on_hand, variant_by_sku
 

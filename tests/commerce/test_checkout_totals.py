@@ -9,7 +9,13 @@ from commerce.customers import get_or_create_customer
 from commerce.db import utcnow
 from commerce.errors import EmptyCart, NotFound
 from commerce.models import (
-    DiscountCode, DiscountRedemption, Order, PickupPoint, ShippingRate, ShippingZone, Store,
+    DiscountCode,
+    DiscountRedemption,
+    Order,
+    PickupPoint,
+    ShippingRate,
+    ShippingZone,
+    Store,
     Variant,
 )
 from commerce.promotions import DiscountRefused

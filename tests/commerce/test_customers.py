@@ -5,8 +5,15 @@ import pytest
 from sqlalchemy import func, select
 
 from commerce.customers import (
-    InvalidAddress, InvalidCustomer, do_add_address, do_delete_address, do_set_marketing_consent,
-    do_update_customer, get_customer, get_or_create_customer, list_addresses,
+    InvalidAddress,
+    InvalidCustomer,
+    do_add_address,
+    do_delete_address,
+    do_set_marketing_consent,
+    do_update_customer,
+    get_customer,
+    get_or_create_customer,
+    list_addresses,
 )
 from commerce.db import utcnow
 from commerce.errors import NotFound

@@ -6,10 +6,10 @@ from sqlalchemy import func, select
 from commerce import carts, checkout, drafts, order_flow
 from commerce.customers import get_or_create_customer
 from commerce.errors import InvalidPhoneNumber, InvalidQuantity, NotFound, OutOfStock
-from commerce.models import Customer, Order, OutboxEvent, Stock, StockMovement, Store
+from commerce.models import Customer, Order, Stock, StockMovement, Store
 from commerce.order_flow import InvalidTransition
 from tests.conftest import TEST_DATABASE_URL
-from tests.helpers import on_hand, variant_by_sku
+from tests.helpers import events_named, fresh, on_hand, variant_by_sku
 
 
 def ids(db, store, **by_sku):
@@ -23,18 +23,8 @@ def draft_for(db, store, phone="0712 345678", **by_sku):
                                         note="Deliver after 5pm")
 
 
-def fresh(db, order_id):
-    db.expire_all()
-    return db.get(Order, order_id)
-
-
 def order_count(db):
     return db.scalar(select(func.count(Order.id)))
-
-
-def events_named(db, name):
-    return [e.payload for e in db.scalars(select(OutboxEvent).where(OutboxEvent.name == name)
-                                          .order_by(OutboxEvent.id))]
 
 
 def test_a_draft_holds_prices_for_a_customer_but_takes_no_stock(db, store):

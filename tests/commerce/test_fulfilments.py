@@ -1,28 +1,20 @@
+from functools import partial
+
 import pytest
 from sqlalchemy import func, select
 
-from commerce import carts, checkout, fulfilments, order_flow, order_payments, shipping
-from commerce.customers import get_or_create_customer
+from commerce import fulfilments, order_flow, order_payments, shipping
 from commerce.errors import InvalidQuantity, NotFound
 from commerce.fulfilments import (
-    CannotFulfil, FulfilExceedsRemaining, NothingToDeliver, TrackingNumberInUse,
+    CannotFulfil,
+    FulfilExceedsRemaining,
+    NothingToDeliver,
+    TrackingNumberInUse,
 )
-from commerce.models import Fulfilment, Order, OutboxEvent, Store
-from tests.helpers import variant_by_sku
+from commerce.models import Fulfilment, Store
+from tests.helpers import events_named, fresh, place_order
 
-
-def place(db, store, payment_method="mpesa", how="delivery", phone="+254712345678"):
-    """Tomatoes 1kg x2 and onions 1kg x1, through cart and checkout."""
-    customer = get_or_create_customer(db, store, phone)
-    carts.do_add_to_cart(db, store, customer.id, variant_by_sku(db, store, "TOMA-1KG").id, 2)
-    carts.do_add_to_cart(db, store, customer.id, variant_by_sku(db, store, "ONIO-1KG").id, 1)
-    if how == "pickup":
-        point = shipping.list_pickup_points(db, store.id)[0]
-        checkout.do_choose_pickup(db, store, customer.id, point.id)
-    elif how == "delivery":
-        zone = shipping.list_zones(db, store.id)[0]
-        checkout.do_choose_delivery(db, store, customer.id, zone.id, "Kawangware stage 56")
-    return checkout.do_place_order(db, store, customer.id, payment_method=payment_method)
+place = partial(place_order, how="delivery")
 
 
 def paid_order(db, store, **kwargs):
@@ -32,18 +24,8 @@ def paid_order(db, store, **kwargs):
     return fresh(db, order.id)
 
 
-def fresh(db, order_id):
-    db.expire_all()
-    return db.get(Order, order_id)
-
-
 def sent(order):
     return [line.quantity_fulfilled for line in order.lines]
-
-
-def events_named(db, name):
-    return [e.payload for e in db.scalars(select(OutboxEvent).where(OutboxEvent.name == name)
-                                          .order_by(OutboxEvent.id))]
 
 
 def test_sending_everything_ships_a_paid_order_and_it_can_be_tracked(db, store):

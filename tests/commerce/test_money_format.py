@@ -7,7 +7,11 @@ from sqlalchemy import func, select
 from commerce.errors import NotFound
 from commerce.models import ExchangeRate
 from commerce.money import (
-    InvalidAmount, InvalidExchangeRate, Money, convert_for_display, do_set_exchange_rate,
+    InvalidAmount,
+    InvalidExchangeRate,
+    Money,
+    convert_for_display,
+    do_set_exchange_rate,
     parse_amount,
 )
 from commerce.stores import do_create_store

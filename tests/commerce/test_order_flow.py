@@ -1,26 +1,13 @@
 import pytest
 from sqlalchemy import func, select
 
-from commerce import carts, checkout, fulfilments, order_flow, order_payments, shipping
-from commerce.customers import get_or_create_customer
+from commerce import fulfilments, order_flow, order_payments
 from commerce.errors import NotFound
-from commerce.models import Order, OrderStatusChange, OutboxEvent, StockMovement, Store
+from commerce.models import Order, OrderStatusChange, StockMovement, Store
 from commerce.order_flow import InvalidReason, InvalidTransition
-from tests.helpers import on_hand, variant_by_sku
+from tests.helpers import events_named, on_hand, place_order
 
-
-def place(db, store, payment_method="mpesa", how=None, phone="+254712345678"):
-    """Tomatoes 1kg x2 and onions 1kg x1 (KES 340.00), through cart and checkout."""
-    customer = get_or_create_customer(db, store, phone)
-    carts.do_add_to_cart(db, store, customer.id, variant_by_sku(db, store, "TOMA-1KG").id, 2)
-    carts.do_add_to_cart(db, store, customer.id, variant_by_sku(db, store, "ONIO-1KG").id, 1)
-    if how == "pickup":
-        point = shipping.list_pickup_points(db, store.id)[0]
-        checkout.do_choose_pickup(db, store, customer.id, point.id)
-    elif how == "delivery":
-        zone = shipping.list_zones(db, store.id)[0]
-        checkout.do_choose_delivery(db, store, customer.id, zone.id, "Kawangware stage 56")
-    return checkout.do_place_order(db, store, customer.id, payment_method=payment_method)
+place = place_order
 
 
 def pay(db, store, order, reference="QK1"):
@@ -30,11 +17,6 @@ def pay(db, store, order, reference="QK1"):
 def history(db, store, order):
     return [(c.from_status, c.to_status, c.actor, c.reason)
             for c in order_flow.order_history(db, store.id, order.id)]
-
-
-def events_named(db, name):
-    return [e.payload for e in db.scalars(select(OutboxEvent).where(OutboxEvent.name == name)
-                                          .order_by(OutboxEvent.id))]
 
 
 def status_of(db, order_id):

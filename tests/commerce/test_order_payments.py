@@ -2,37 +2,23 @@ import pytest
 from sqlalchemy import func, select
 
 from commerce import (
-    carts, checkout, drafts, fulfilments, order_flow, order_payments, shipping,
+    drafts,
+    fulfilments,
+    order_flow,
+    order_payments,
 )
-from commerce.customers import get_or_create_customer
 from commerce.errors import NotFound
-from commerce.models import Order, OrderStatusChange, OutboxEvent, Payment, Store
+from commerce.models import OrderStatusChange, Payment, Store
 from commerce.money import InvalidAmount, Money
 from commerce.order_payments import (
-    CurrencyMismatch, InvalidPayment, OrderNotPayable, ReferenceInUse,
+    CurrencyMismatch,
+    InvalidPayment,
+    OrderNotPayable,
+    ReferenceInUse,
 )
-from tests.helpers import variant_by_sku
+from tests.helpers import events_named, fresh, place_order, variant_by_sku
 
-
-def place(db, store, payment_method="mpesa", how=None, phone="+254712345678"):
-    """Tomatoes 1kg x2 and onions 1kg x1 (KES 340.00), through cart and checkout."""
-    customer = get_or_create_customer(db, store, phone)
-    carts.do_add_to_cart(db, store, customer.id, variant_by_sku(db, store, "TOMA-1KG").id, 2)
-    carts.do_add_to_cart(db, store, customer.id, variant_by_sku(db, store, "ONIO-1KG").id, 1)
-    if how == "delivery":
-        zone = shipping.list_zones(db, store.id)[0]
-        checkout.do_choose_delivery(db, store, customer.id, zone.id, "Kawangware stage 56")
-    return checkout.do_place_order(db, store, customer.id, payment_method=payment_method)
-
-
-def events_named(db, name):
-    return [e.payload for e in db.scalars(select(OutboxEvent).where(OutboxEvent.name == name)
-                                          .order_by(OutboxEvent.id))]
-
-
-def fresh(db, order_id):
-    db.expire_all()
-    return db.get(Order, order_id)
+place = place_order
 
 
 def payment_count(db):

@@ -1,25 +1,17 @@
+from functools import partial
+
 import pytest
 from sqlalchemy import func, select
 
-from commerce import carts, checkout, fulfilments, order_payments, refunds, shipping
-from commerce.customers import get_or_create_customer
+from commerce import fulfilments, order_payments, refunds
 from commerce.errors import InvalidQuantity, NotFound
-from commerce.models import Order, OutboxEvent, Refund, StockMovement, Store
-from commerce.money import Money
-from commerce.money import InvalidAmount
+from commerce.models import Refund, StockMovement, Store
+from commerce.money import InvalidAmount, Money
 from commerce.order_payments import CurrencyMismatch
 from commerce.refunds import RefundExceedsPayment, ReturnExceedsSent
-from tests.helpers import on_hand, variant_by_sku
+from tests.helpers import events_named, fresh, on_hand, place_order
 
-
-def place(db, store, payment_method="mpesa", phone="+254712345678"):
-    """Tomatoes 1kg x2 and onions 1kg x1 (KES 340.00 + 100.00 delivery), checked out."""
-    customer = get_or_create_customer(db, store, phone)
-    carts.do_add_to_cart(db, store, customer.id, variant_by_sku(db, store, "TOMA-1KG").id, 2)
-    carts.do_add_to_cart(db, store, customer.id, variant_by_sku(db, store, "ONIO-1KG").id, 1)
-    zone = shipping.list_zones(db, store.id)[0]
-    checkout.do_choose_delivery(db, store, customer.id, zone.id, "Kawangware stage 56")
-    return checkout.do_place_order(db, store, customer.id, payment_method=payment_method)
+place = partial(place_order, how="delivery")
 
 
 def paid_order(db, store, phone="+254712345678"):
@@ -36,18 +28,8 @@ def delivered_order(db, store):
     return fresh(db, order.id)
 
 
-def fresh(db, order_id):
-    db.expire_all()
-    return db.get(Order, order_id)
-
-
 def refund_count(db):
     return db.scalar(select(func.count(Refund.id)))
-
-
-def events_named(db, name):
-    return [e.payload for e in db.scalars(select(OutboxEvent).where(OutboxEvent.name == name)
-                                          .order_by(OutboxEvent.id))]
 
 
 def test_a_refund_of_money_alone_partly_refunds_the_order(db, store):

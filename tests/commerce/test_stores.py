@@ -6,9 +6,18 @@ from sqlalchemy import func, select
 
 from commerce.models import ChannelAddress, Store
 from commerce.stores import (
-    ChannelAddressTaken, InvalidChannelAddress, InvalidStore, UssdRoute, do_add_channel_address,
-    do_create_store, do_update_store_settings, find_store_by_ussd_code, is_open, resolve_sms,
-    resolve_ussd, resolve_whatsapp,
+    ChannelAddressTaken,
+    InvalidChannelAddress,
+    InvalidStore,
+    UssdRoute,
+    do_add_channel_address,
+    do_create_store,
+    do_update_store_settings,
+    find_store_by_ussd_code,
+    is_open,
+    resolve_sms,
+    resolve_ussd,
+    resolve_whatsapp,
 )
 
 LAGOS = dict(slug="iya-basira", name="Iya Basira Foods", currency="NGN", country="NG",

@@ -32,7 +32,8 @@ def test_a_shopper_dials_browses_and_buys_with_cash_on_delivery(live_server, sto
 
     run_jobs()
     assert [m["to"] for m in fake_at.messages] == [PHONE]
-    assert "order #1001 received. 2x Tomatoes 1kg. Total KSh 240.00" in fake_at.messages[0]["message"]
+    receipt = fake_at.messages[0]["message"]
+    assert "order #1001 received. 2x Tomatoes 1kg. Total KSh 240.00" in receipt
 
 
 def test_the_terminal_phone_buys_from_the_running_server(app, live_server, store, db):
