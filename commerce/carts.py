@@ -253,3 +253,36 @@ def do_detect_abandoned_carts(session: Session, now: datetime | None = None) -> 
             found += 1
     session.commit()
     return found
+
+
+# -- reordering ----------------------------------------------------------------------------------
+def do_add_order_to_cart(session: Session, store: Store, customer_id: int,
+                         order_id: int) -> list[str]:
+    """Put a past order's items back in the customer's cart; commits.
+
+    Items no longer sold, or without stock, are left out (as many as can be sold are added);
+    returns the titles left out or cut short, so the shopper can be told.
+    """
+    from commerce.orders import get_order  # orders read carts' models only; no cycle at import
+
+    order = get_order(session, store.id, order_id)
+    if order.customer_id != customer_id:
+        raise NotFound("No such order.")
+    short: list[str] = []
+    cart = _get_or_create_active_cart(session, store.id, customer_id)
+    for line in order.lines:
+        try:
+            variant = get_variant(session, store.id, line.variant_id or 0)
+        except NotFound:
+            short.append(line.title)
+            continue
+        in_cart = next((ln.quantity for ln in cart.lines if ln.variant_id == variant.id), 0)
+        room = min(MAX_LINE_QUANTITY,
+                   inventory.available_quantity(session, store.id, variant.id)) - in_cart
+        quantity = min(line.quantity, room)
+        if quantity < line.quantity:
+            short.append(line.title)
+        if quantity > 0:
+            _add_line(session, store, cart, variant.id, quantity)
+    session.commit()
+    return short

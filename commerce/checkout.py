@@ -25,6 +25,14 @@ log = logging.getLogger(__name__)
 PAYMENT_METHODS = ("cod", "mpesa", "momo", "paystack", "flutterwave")
 
 
+def payment_methods_for(store: Store) -> tuple[str, ...]:
+    """The ways this store takes payment, in the order to offer them.
+
+    Cash on delivery until the payment providers arrive with per-store credentials.
+    """
+    return ("cod",)
+
+
 class PriceChanged(DomainError):
     code = "price_changed"
 

@@ -1,4 +1,9 @@
-"""The dialog engine: turns, replies, and state machines built once per dialog class."""
+"""The dialog engine: turns, replies, and state machines built once per dialog class.
+
+A conversation moves between dialogs (home, browse, cart, checkout, ...). Each dialog is a
+``transitions`` machine built once for its class; a session keeps only which dialog it is in,
+the state name and a small JSON-able context.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -8,6 +13,7 @@ from sqlalchemy.orm import Session
 from transitions import Machine
 
 from commerce.models import Customer, Store
+from dialogs.i18n import translate
 
 # Navigation every channel offers; a channel maps its own keys (USSD: 0 and 00) onto these.
 BACK = "nav:back"
@@ -46,76 +52,80 @@ class Turn:
     customer: Customer
     choice: str | None = None  # a Choice.id, BACK or HOME
     text: str = ""  # free text when no choice matched
-    locale: str = "en"
+
+    @property
+    def locale(self) -> str:
+        wanted = self.customer.locale or self.store.default_locale
+        return wanted if wanted in self.store.locale_list else self.store.default_locale
+
+    def t(self, message: str, **values) -> str:
+        """``message`` in the shopper's language, with ``{placeholders}`` filled in."""
+        return translate(self.locale, message).format(**values)
 
 
 @dataclass
 class Conversation:
-    """The model the state machine moves: a state name plus a small JSON-able context."""
+    """The model a dialog's state machine moves: a state name and a small JSON-able context."""
 
     state: str
     context: dict = field(default_factory=dict)
 
 
-class Dialog:
-    """Subclasses declare ``states``, ``initial`` and ``transitions``; the machine is built once.
+@dataclass(frozen=True)
+class Goto:
+    """Hand the conversation to another dialog (by its ``name``), with a starting context."""
 
-    ``show_<state>(turn, conv)`` renders a screen; ``on_<state>(turn, conv)`` handles input given
-    on it and returns the trigger to fire (or a Reply to show directly, e.g. a re-prompt).
+    dialog: str
+    context: dict = field(default_factory=dict)
+    state: str | None = None
+
+
+class Dialog:
+    """Subclasses declare ``name``, ``states``, ``initial`` and ``transitions``.
+
+    ``show_<state>(turn, conv, note)`` renders a screen. ``on_<state>(turn, conv)`` handles the
+    input given on it and returns a trigger to fire, a ``Goto``, or a ``Reply`` to show as is.
     """
 
+    name: ClassVar[str]
     states: ClassVar[list[str]]
     initial: ClassVar[str]
-    transitions: ClassVar[list[dict]]
+    transitions: ClassVar[list[dict]] = []
+    parent: ClassVar[str] = "home"  # where BACK leads from the first screen
     _machine: ClassVar[Machine]
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        cls._machine = Machine(
-            model=None, states=cls.states, transitions=cls.transitions, initial=cls.initial,
-            auto_transitions=False,
-        )
+        cls._machine = Machine(model=None, states=cls.states, transitions=cls.transitions,
+                               initial=cls.initial, auto_transitions=False)
 
-    def start(self, turn: Turn) -> tuple[Reply, dict]:
-        conv = Conversation(self.initial)
-        return self._show(turn, conv), self._dump(conv)
+    def enter(self, turn: Turn, context: dict, state: str | None = None):
+        """Start this dialog; returns a Reply, or a Goto when there is nothing to show here."""
+        conv = Conversation(state or self.initial, dict(context))
+        return self.show(turn, conv), conv
 
-    def handle(self, turn: Turn, saved: dict) -> tuple[Reply, dict]:
-        conv = Conversation(saved.get("state", self.initial), dict(saved.get("context", {})))
-        if conv.state not in self.states:  # a session from an older release
-            conv = Conversation(self.initial)
-        if turn.choice == HOME:
-            conv = Conversation(self.initial)
-            return self._show(turn, conv), self._dump(conv)
+    def react(self, turn: Turn, conv: Conversation):
+        """Apply one turn; returns ``Reply`` (conv moved in place) or ``Goto``."""
         if turn.choice == BACK:
-            outcome = self.back_trigger(conv)
-            if outcome is None:  # nowhere to go back to: show the same screen again
-                return self._show(turn, conv), self._dump(conv)
+            trigger = self.back_trigger(conv)
+            if trigger is None:
+                return Goto(self.parent)
+            outcome = trigger
         else:
             outcome = getattr(self, f"on_{conv.state}")(turn, conv)
-        if isinstance(outcome, Reply):
-            return outcome, self._dump(conv)
-        self.fire(outcome, conv)
-        return self._show(turn, conv), self._dump(conv)
+        if isinstance(outcome, (Reply, Goto)):
+            return outcome
+        self._machine.events[outcome].trigger(conv)
+        return self.show(turn, conv)
 
     def back_trigger(self, conv: Conversation) -> str | None:
-        return "back" if self.can("back", conv) else None
+        return "back" if "back" in self._machine.get_triggers(conv.state) else None
 
-    def fire(self, trigger: str, conv: Conversation) -> None:
-        self._machine.events[trigger].trigger(conv)
-
-    def can(self, trigger: str, conv: Conversation) -> bool:
-        return trigger in self._machine.get_triggers(conv.state)
-
-    def _show(self, turn: Turn, conv: Conversation) -> Reply:
+    def show(self, turn: Turn, conv: Conversation):
         # A note (why the shopper landed here: "Sorry, sold out") is shown once, then dropped.
         note = conv.context.pop("note", "")
         return getattr(self, f"show_{conv.state}")(turn, conv, note)
 
-    def reprompt(self, turn: Turn, conv: Conversation, note: str) -> Reply:
+    def reprompt(self, turn: Turn, conv: Conversation, note: str):
         conv.context["note"] = note
-        return self._show(turn, conv)
-
-    @staticmethod
-    def _dump(conv: Conversation) -> dict:
-        return {"state": conv.state, "context": conv.context}
+        return self.show(turn, conv)

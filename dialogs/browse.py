@@ -1,0 +1,144 @@
+"""Browsing: products (of a category) → size → quantity → into the cart."""
+from __future__ import annotations
+
+from commerce import carts, catalog, inventory
+from commerce.errors import DomainError
+from dialogs.base import Choice, Conversation, Dialog, Goto, Reply, Turn
+from dialogs.text import pick_from_list, price, with_note
+
+
+class BrowseDialog(Dialog):
+    """Context: ``category_id`` (optional) to list; ``product_id`` to start on a product."""
+
+    name = "browse"
+    states = ["products", "sizes", "quantity"]
+    initial = "products"
+    transitions = [
+        {"trigger": "pick_product", "source": "products", "dest": "sizes"},
+        {"trigger": "pick_size", "source": ["products", "sizes"], "dest": "quantity"},
+        {"trigger": "back", "source": "sizes", "dest": "products"},
+        {"trigger": "back", "source": "quantity", "dest": "products"},
+        {"trigger": "back_to_sizes", "source": "quantity", "dest": "sizes"},
+    ]
+
+    def enter(self, turn: Turn, context: dict, state: str | None = None):
+        if "product_id" not in context or state is not None:
+            return super().enter(turn, context, state)
+        conv = Conversation("products", dict(context))  # e.g. picked from search results
+        outcome = self._choose_product(turn, conv, context["product_id"])
+        if isinstance(outcome, str):
+            self._machine.events[outcome].trigger(conv)
+            outcome = self.show(turn, conv)
+        return outcome, conv
+
+    def back_trigger(self, conv: Conversation) -> str | None:
+        if conv.state == "quantity" and conv.context.get("came_from_sizes"):
+            return "back_to_sizes"
+        return super().back_trigger(conv)
+
+    def _products(self, turn: Turn, conv: Conversation):
+        if conv.context.get("category_id"):
+            return catalog.products_in_category(turn.db, turn.store.id,
+                                                conv.context["category_id"])
+        return catalog.list_products(turn.db, turn.store.id)
+
+    # -- products ---------------------------------------------------------------------------------
+    def show_products(self, turn: Turn, conv: Conversation, note: str) -> Reply:
+        try:
+            products = self._products(turn, conv)
+        except DomainError:
+            return Goto("home")
+        stock = inventory.available_quantities(
+            turn.db, turn.store.id, [v.id for p in products for v in p.on_sale_variants])
+        choices = []
+        for product in products:
+            variants = product.on_sale_variants
+            if all(stock[v.id] == 0 for v in variants):
+                label = turn.t("{name} (sold out)", name=product.name)
+            else:
+                cheapest = price(turn.store.money(min(v.price for v in variants)), turn)
+                label = (turn.t("{name} from {price}", name=product.name, price=cheapest)
+                         if len(variants) > 1 else f"{product.name} {cheapest}")
+            choices.append(Choice(f"p:{product.id}", label))
+        if not choices:
+            return Reply(with_note(note, turn.t("Nothing here yet.")))
+        return Reply(with_note(note, turn.t("Choose a product:")), tuple(choices))
+
+    def on_products(self, turn: Turn, conv: Conversation):
+        if not (turn.choice or "").startswith("p:"):
+            return self.reprompt(turn, conv, pick_from_list(turn))
+        return self._choose_product(turn, conv, int(turn.choice[2:]))
+
+    def _choose_product(self, turn: Turn, conv: Conversation, product_id: int):
+        try:
+            product = catalog.get_product(turn.db, turn.store.id, product_id)
+        except DomainError as error:
+            return self.reprompt(turn, conv, turn.t(error.message))
+        variants = product.on_sale_variants
+        stock = inventory.available_quantities(turn.db, turn.store.id, [v.id for v in variants])
+        if not any(stock.values()):
+            return self.reprompt(turn, conv, turn.t("Sorry, {name} is sold out.",
+                                                    name=product.name))
+        conv.context["product_id"] = product.id
+        if len(variants) > 1:
+            return "pick_product"
+        conv.context["variant_id"] = variants[0].id
+        conv.context["came_from_sizes"] = False
+        return "pick_size"
+
+    # -- sizes ------------------------------------------------------------------------------------
+    def show_sizes(self, turn: Turn, conv: Conversation, note: str) -> Reply:
+        product = catalog.get_product(turn.db, turn.store.id, conv.context["product_id"])
+        variants = product.on_sale_variants
+        stock = inventory.available_quantities(turn.db, turn.store.id, [v.id for v in variants])
+        sold_out = " " + turn.t("(sold out)")
+        choices = tuple(
+            Choice(f"v:{v.id}", f"{v.name} {price(turn.store.money(v.price), turn)}"
+                   + (sold_out if stock[v.id] == 0 else ""))
+            for v in variants
+        )
+        return Reply(with_note(note, turn.t("{name}: choose a size", name=product.name)),
+                     choices)
+
+    def on_sizes(self, turn: Turn, conv: Conversation):
+        if not (turn.choice or "").startswith("v:"):
+            return self.reprompt(turn, conv, pick_from_list(turn))
+        try:
+            variant = catalog.get_variant(turn.db, turn.store.id, int(turn.choice[2:]))
+        except DomainError as error:
+            return self.reprompt(turn, conv, turn.t(error.message))
+        if variant.product_id != conv.context.get("product_id"):
+            return self.reprompt(turn, conv, pick_from_list(turn))
+        if inventory.available_quantity(turn.db, turn.store.id, variant.id) == 0:
+            return self.reprompt(turn, conv, turn.t("Sorry, {name} is sold out.",
+                                                    name=variant.title))
+        conv.context["variant_id"] = variant.id
+        conv.context["came_from_sizes"] = True
+        return "pick_size"
+
+    # -- quantity ---------------------------------------------------------------------------------
+    def _max_quantity(self, turn: Turn, variant_id: int) -> int:
+        available = inventory.available_quantity(turn.db, turn.store.id, variant_id)
+        in_cart = sum(line.quantity for line in carts.view_cart(
+            turn.db, turn.store, turn.customer.id).lines if line.variant_id == variant_id)
+        return max(0, min(available, carts.MAX_LINE_QUANTITY) - in_cart)
+
+    def show_quantity(self, turn: Turn, conv: Conversation, note: str) -> Reply:
+        variant = catalog.get_variant(turn.db, turn.store.id, conv.context["variant_id"])
+        most = self._max_quantity(turn, variant.id)
+        each = price(turn.store.money(variant.price), turn)
+        return Reply(with_note(note, turn.t("{name} {price} each.\nHow many? (1-{most})",
+                                            name=variant.title, price=each, most=most)))
+
+    def on_quantity(self, turn: Turn, conv: Conversation):
+        variant_id = conv.context["variant_id"]
+        most = self._max_quantity(turn, variant_id)
+        text = turn.text.strip()
+        if not text.isdecimal() or not 1 <= int(text) <= most:
+            return self.reprompt(turn, conv, turn.t("Please enter a number from 1 to {most}.",
+                                                    most=most))
+        try:
+            carts.do_add_to_cart(turn.db, turn.store, turn.customer.id, variant_id, int(text))
+        except DomainError as error:
+            return self.reprompt(turn, conv, turn.t(error.message))
+        return Goto("cart")

@@ -1,0 +1,105 @@
+"""The cart: see it, change quantities, go to checkout."""
+from __future__ import annotations
+
+from commerce import carts, checkout
+from commerce.errors import DomainError
+from dialogs.base import Choice, Conversation, Dialog, Goto, Reply, Turn
+from dialogs.text import pick_from_list, price, with_note
+
+LINES_SHOWN = 4
+
+
+class CartDialog(Dialog):
+    name = "cart"
+    states = ["view", "pick_line", "line", "quantity"]
+    initial = "view"
+    transitions = [
+        {"trigger": "edit", "source": "view", "dest": "pick_line"},
+        {"trigger": "pick", "source": "pick_line", "dest": "line"},
+        {"trigger": "change", "source": "line", "dest": "quantity"},
+        {"trigger": "changed", "source": ["line", "quantity"], "dest": "view"},
+        {"trigger": "back", "source": "pick_line", "dest": "view"},
+        {"trigger": "back", "source": "line", "dest": "pick_line"},
+        {"trigger": "back", "source": "quantity", "dest": "line"},
+    ]
+
+    def show_view(self, turn: Turn, conv: Conversation, note: str) -> Reply:
+        t = turn.t
+        cart = carts.view_cart(turn.db, turn.store, turn.customer.id)
+        if not cart.lines:
+            return Reply(with_note(note, t("Your cart is empty.")), (Choice("shop", t("Shop")),))
+        rows = [f"{ln.quantity}x {ln.title} {price(ln.total, turn)}"
+                for ln in cart.lines[:LINES_SHOWN]]
+        if len(cart.lines) > LINES_SHOWN:
+            rows.append(t("+{count} more", count=len(cart.lines) - LINES_SHOWN))
+        rows.append(t("Total {total}", total=price(cart.subtotal, turn)))
+        return Reply(with_note(note, "\n".join(rows)),
+                     (Choice("checkout", t("Checkout")), Choice("shop", t("Add more")),
+                      Choice("edit", t("Change quantities"))))
+
+    def on_view(self, turn: Turn, conv: Conversation):
+        cart = carts.view_cart(turn.db, turn.store, turn.customer.id)
+        if turn.choice == "shop":
+            return Goto("home")
+        if turn.choice == "edit" and cart.lines:
+            return "edit"
+        if turn.choice == "checkout" and cart.lines:
+            try:  # holds the stock while the shopper chooses delivery and pays
+                checkout.do_start_checkout(turn.db, turn.store, turn.customer.id)
+            except DomainError as error:
+                return self.reprompt(turn, conv, turn.t(error.message))
+            return Goto("checkout", {"cart_id": cart.cart_id})
+        return self.reprompt(turn, conv, pick_from_list(turn))
+
+    def show_pick_line(self, turn: Turn, conv: Conversation, note: str) -> Reply:
+        cart = carts.view_cart(turn.db, turn.store, turn.customer.id)
+        return Reply(with_note(note, turn.t("Change which item?")),
+                     tuple(Choice(f"v:{ln.variant_id}", f"{ln.quantity}x {ln.title}")
+                           for ln in cart.lines))
+
+    def on_pick_line(self, turn: Turn, conv: Conversation):
+        cart = carts.view_cart(turn.db, turn.store, turn.customer.id)
+        if not any(turn.choice == f"v:{ln.variant_id}" for ln in cart.lines):
+            return self.reprompt(turn, conv, pick_from_list(turn))
+        conv.context["variant_id"] = int(turn.choice[2:])
+        return "pick"
+
+    def _line(self, turn: Turn, conv: Conversation):
+        cart = carts.view_cart(turn.db, turn.store, turn.customer.id)
+        return next((ln for ln in cart.lines if ln.variant_id == conv.context["variant_id"]),
+                    None)
+
+    def show_line(self, turn: Turn, conv: Conversation, note: str) -> Reply:
+        line = self._line(turn, conv)
+        if line is None:
+            return Goto("cart")
+        return Reply(with_note(note, f"{line.quantity}x {line.title}"),
+                     (Choice("change", turn.t("Change quantity")),
+                      Choice("remove", turn.t("Remove"))))
+
+    def on_line(self, turn: Turn, conv: Conversation):
+        if turn.choice == "change":
+            return "change"
+        if turn.choice == "remove":
+            carts.do_set_quantity(turn.db, turn.store, turn.customer.id,
+                                  conv.context["variant_id"], 0)
+            return "changed"
+        return self.reprompt(turn, conv, pick_from_list(turn))
+
+    def show_quantity(self, turn: Turn, conv: Conversation, note: str) -> Reply:
+        line = self._line(turn, conv)
+        if line is None:
+            return Goto("cart")
+        return Reply(with_note(note, turn.t("How many {name}?", name=line.title)))
+
+    def on_quantity(self, turn: Turn, conv: Conversation):
+        text = turn.text.strip()
+        if not text.isdecimal() or not 1 <= int(text) <= carts.MAX_LINE_QUANTITY:
+            return self.reprompt(turn, conv, turn.t("Please enter a number from 1 to {most}.",
+                                                    most=carts.MAX_LINE_QUANTITY))
+        try:
+            carts.do_set_quantity(turn.db, turn.store, turn.customer.id,
+                                  conv.context["variant_id"], int(text))
+        except DomainError as error:
+            return self.reprompt(turn, conv, turn.t(error.message))
+        return "changed"

@@ -1,0 +1,150 @@
+"""Checkout: pickup or delivery (with an address), optional discount code, pay → placed."""
+from __future__ import annotations
+
+from commerce import carts, checkout, customers, shipping
+from commerce.errors import DomainError
+from dialogs.base import Choice, Conversation, Dialog, Goto, Reply, Turn
+from dialogs.text import N_, pick_from_list, price, with_note
+
+PAYMENT_LABELS = {"cod": N_("Pay cash on delivery")}
+PICKUP_PAYMENT_LABELS = {"cod": N_("Pay cash at pickup")}
+
+
+class CheckoutDialog(Dialog):
+    """Context: ``cart_id``, the cart whose stock ``do_start_checkout`` is holding."""
+
+    name = "checkout"
+    parent = "cart"
+    states = ["method", "address", "summary", "discount"]
+    initial = "method"
+    transitions = [
+        {"trigger": "deliver", "source": "method", "dest": "address"},
+        {"trigger": "chosen", "source": ["method", "address"], "dest": "summary"},
+        {"trigger": "enter_code", "source": "summary", "dest": "discount"},
+        {"trigger": "applied", "source": "discount", "dest": "summary"},
+        {"trigger": "back", "source": "address", "dest": "method"},
+        {"trigger": "back", "source": "summary", "dest": "method"},
+        {"trigger": "back", "source": "discount", "dest": "summary"},
+    ]
+
+    def enter(self, turn: Turn, context: dict, state: str | None = None):
+        zones = shipping.list_zones(turn.db, turn.store.id)
+        points = shipping.list_pickup_points(turn.db, turn.store.id)
+        if state is None and not zones and not points:  # nothing to choose: straight to paying
+            state = "summary"
+        return super().enter(turn, context, state)
+
+    # -- pickup or delivery ---------------------------------------------------------------------
+    def show_method(self, turn: Turn, conv: Conversation, note: str) -> Reply:
+        t = turn.t
+        cart = carts.get_active_cart(turn.db, turn.store.id, turn.customer.id)
+        if cart is None or not cart.lines:
+            return Goto("cart")
+        choices = [Choice(f"pickup:{p.id}", t("Pick up at {place}", place=p.name))
+                   for p in shipping.list_pickup_points(turn.db, turn.store.id)]
+        view = carts.view_lines(turn.store, cart)
+        for zone in shipping.list_zones(turn.db, turn.store.id):
+            try:
+                cost = shipping.quote(turn.db, turn.store, zone.id, view.weight_grams,
+                                      view.subtotal.amount)
+            except DomainError:
+                continue  # this zone cannot take this order
+            label = t("Delivery {zone} {price}", zone=zone.name,
+                      price=price(turn.store.money(cost), turn) if cost else t("free"))
+            choices.append(Choice(f"zone:{zone.id}", label))
+        return Reply(with_note(note, t("How do you want your order?")), tuple(choices))
+
+    def on_method(self, turn: Turn, conv: Conversation):
+        kind, _, ident = (turn.choice or "").partition(":")
+        if kind == "pickup" and ident.isdecimal():
+            try:
+                checkout.do_choose_pickup(turn.db, turn.store, turn.customer.id, int(ident))
+            except DomainError as error:
+                return self.reprompt(turn, conv, turn.t(error.message))
+            return "chosen"
+        if kind == "zone" and ident.isdecimal():
+            conv.context["zone_id"] = int(ident)
+            return "deliver"
+        return self.reprompt(turn, conv, pick_from_list(turn))
+
+    # -- address --------------------------------------------------------------------------------
+    def show_address(self, turn: Turn, conv: Conversation, note: str) -> Reply:
+        saved = customers.list_addresses(turn.db, turn.store, turn.customer.id)[-3:]
+        if saved:
+            return Reply(with_note(note, turn.t("Deliver to? Or type a new address:")),
+                         tuple(Choice(f"a:{a.id}", a.text) for a in reversed(saved)))
+        return Reply(with_note(note, turn.t(
+            "Type your delivery address and a landmark, e.g. Kawangware stage 56, blue gate:")))
+
+    def on_address(self, turn: Turn, conv: Conversation):
+        try:
+            if (turn.choice or "").startswith("a:"):
+                address = customers.get_address(turn.db, turn.store, turn.customer.id,
+                                                int(turn.choice[2:]))
+            elif turn.text.strip():
+                address = customers.do_add_address(turn.db, turn.store, turn.customer.id,
+                                                   turn.text)
+            else:
+                return self.reprompt(turn, conv, turn.t("Please type your address."))
+            checkout.do_choose_delivery(turn.db, turn.store, turn.customer.id,
+                                        conv.context["zone_id"], address.text, address.landmark)
+        except DomainError as error:
+            return self.reprompt(turn, conv, turn.t(error.message))
+        return "chosen"
+
+    # -- summary and paying ---------------------------------------------------------------------
+    def show_summary(self, turn: Turn, conv: Conversation, note: str) -> Reply:
+        t = turn.t
+        cart = carts.get_active_cart(turn.db, turn.store.id, turn.customer.id)
+        if cart is None or not cart.lines:
+            return Goto("cart")
+        try:
+            totals = checkout.compute_totals(turn.db, turn.store, cart)
+        except DomainError as error:  # e.g. the discount code ran out meanwhile
+            checkout.do_remove_discount_code(turn.db, turn.store, turn.customer.id)
+            return self.reprompt(turn, conv, t(error.message))
+        lines = [t("Total {total}", total=price(totals.total, turn))]
+        if totals.shipping.amount:
+            lines.append(t("incl. delivery {price}", price=price(totals.shipping, turn)))
+        if totals.discount.amount:
+            lines.append(t("after {code} -{price}", code=cart.discount_code,
+                           price=price(totals.discount, turn)))
+        labels = PICKUP_PAYMENT_LABELS if cart.delivery_method == "pickup" else PAYMENT_LABELS
+        choices = [Choice(f"pay:{method}", t(labels.get(method, method)))
+                   for method in checkout.payment_methods_for(turn.store)]
+        choices.append(Choice("code", t("Discount code")))
+        return Reply(with_note(note, "\n".join(lines)), tuple(choices))
+
+    def on_summary(self, turn: Turn, conv: Conversation):
+        if turn.choice == "code":
+            return "enter_code"
+        method = (turn.choice or "").removeprefix("pay:")
+        if method not in checkout.payment_methods_for(turn.store):
+            return self.reprompt(turn, conv, pick_from_list(turn))
+        try:
+            order = checkout.do_place_order(turn.db, turn.store, turn.customer.id,
+                                            cart_id=conv.context.get("cart_id"),
+                                            payment_method=method)
+        except DomainError as error:
+            return Goto("cart", {"note": turn.t(error.message)})
+        return placed_reply(turn, order)
+
+    def show_discount(self, turn: Turn, conv: Conversation, note: str) -> Reply:
+        return Reply(with_note(note, turn.t("Type your discount code:")))
+
+    def on_discount(self, turn: Turn, conv: Conversation):
+        try:
+            checkout.do_apply_discount_code(turn.db, turn.store, turn.customer.id, turn.text)
+        except DomainError as error:
+            return self.reprompt(turn, conv, turn.t(error.message))
+        return "applied"
+
+
+def placed_reply(turn: Turn, order) -> Reply:
+    total = price(order.total_money, turn)
+    if order.delivery_method == "pickup":
+        how = turn.t("Pay {total} cash when you collect.", total=total)
+    else:
+        how = turn.t("Pay {total} cash on delivery.", total=total)
+    return Reply(turn.t("Asante! Order #{number} is placed.", number=order.number) + " " + how
+                 + " " + turn.t("We will SMS you a receipt."), ends=True)

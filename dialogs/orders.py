@@ -1,0 +1,107 @@
+"""My orders: the latest five, their status and tracking, and ordering again in one step."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from commerce import carts, checkout, shipping
+from commerce.errors import DomainError
+from commerce.models import Fulfilment, Order
+from dialogs.base import Choice, Conversation, Dialog, Goto, Reply, Turn
+from dialogs.checkout import placed_reply
+from dialogs.text import N_, pick_from_list, price, with_note
+
+LATEST = 5
+STATUS_WORDS = {
+    "draft": N_("Draft"), "pending_payment": N_("Awaiting payment"), "paid": N_("Paid"),
+    "processing": N_("Being prepared"), "ready_for_pickup": N_("Ready for pickup"),
+    "shipped": N_("On the way"), "delivered": N_("Delivered"), "completed": N_("Completed"),
+    "cancelled": N_("Cancelled"), "returned": N_("Returned"),
+}
+
+
+class OrdersDialog(Dialog):
+    name = "orders"
+    states = ["list", "detail"]
+    initial = "list"
+    transitions = [
+        {"trigger": "open", "source": "list", "dest": "detail"},
+        {"trigger": "back", "source": "detail", "dest": "list"},
+    ]
+
+    def _latest(self, turn: Turn) -> list[Order]:
+        return list(turn.db.scalars(
+            select(Order).where(Order.store_id == turn.store.id,
+                                Order.customer_id == turn.customer.id,
+                                Order.status != "draft")
+            .order_by(Order.id.desc()).limit(LATEST)))
+
+    def show_list(self, turn: Turn, conv: Conversation, note: str) -> Reply:
+        orders = self._latest(turn)
+        if not orders:
+            return Reply(with_note(note, turn.t("You have no orders yet.")))
+        return Reply(with_note(note, turn.t("Your orders:")), tuple(
+            Choice(f"o:{o.id}", f"#{o.number} {price(o.total_money, turn)} "
+                                f"{turn.t(STATUS_WORDS[o.status])}")
+            for o in orders))
+
+    def on_list(self, turn: Turn, conv: Conversation):
+        ids = {f"o:{o.id}" for o in self._latest(turn)}
+        if turn.choice not in ids:
+            return self.reprompt(turn, conv, pick_from_list(turn))
+        conv.context["order_id"] = int(turn.choice[2:])
+        return "open"
+
+    def _order(self, turn: Turn, conv: Conversation) -> Order | None:
+        return turn.db.scalar(select(Order).where(
+            Order.id == conv.context.get("order_id"), Order.store_id == turn.store.id,
+            Order.customer_id == turn.customer.id))
+
+    def show_detail(self, turn: Turn, conv: Conversation, note: str) -> Reply:
+        order = self._order(turn, conv)
+        if order is None:
+            return Goto("orders")
+        rows = [f"#{order.number} {turn.t(STATUS_WORDS[order.status])}"]
+        tracking = turn.db.scalar(select(Fulfilment.tracking_number).where(
+            Fulfilment.order_id == order.id, Fulfilment.store_id == turn.store.id,
+            Fulfilment.tracking_number.is_not(None)).order_by(Fulfilment.id.desc()))
+        if tracking:
+            rows.append(turn.t("Tracking {number}", number=tracking))
+        items = ", ".join(f"{line.quantity}x {line.title}" for line in order.lines)
+        rows.append(items if len(items) <= 60 else items[:57].rsplit(" ", 1)[0] + "..")
+        return Reply(with_note(note, "\n".join(rows)),
+                     (Choice("again", turn.t("Order again, pay cash")),))
+
+    def on_detail(self, turn: Turn, conv: Conversation):
+        order = self._order(turn, conv)
+        if turn.choice != "again" or order is None:
+            return self.reprompt(turn, conv, pick_from_list(turn))
+        had_items = bool(carts.view_cart(turn.db, turn.store, turn.customer.id).lines)
+        try:
+            short = carts.do_add_order_to_cart(turn.db, turn.store, turn.customer.id, order.id)
+        except DomainError as error:
+            return self.reprompt(turn, conv, turn.t(error.message))
+        if had_items or short or not carts.view_cart(turn.db, turn.store,
+                                                     turn.customer.id).lines:
+            note = (turn.t("Not all items are available: {names}.", names=", ".join(short))
+                    if short else turn.t("Added to your cart."))
+            return Goto("cart", {"note": note})
+        return self._place_like(turn, order)
+
+    def _place_like(self, turn: Turn, previous: Order):
+        """The same delivery (or pickup) as last time, paid the first way the store offers."""
+        try:
+            if previous.delivery_method == "pickup" and previous.pickup_point_id:
+                checkout.do_choose_pickup(turn.db, turn.store, turn.customer.id,
+                                          previous.pickup_point_id)
+            elif previous.delivery_method == "delivery" and previous.shipping_zone_id:
+                shipping.get_zone(turn.db, turn.store.id, previous.shipping_zone_id)
+                checkout.do_choose_delivery(turn.db, turn.store, turn.customer.id,
+                                            previous.shipping_zone_id, previous.address_text,
+                                            previous.address_landmark)
+            checkout.do_start_checkout(turn.db, turn.store, turn.customer.id)
+            order = checkout.do_place_order(
+                turn.db, turn.store, turn.customer.id,
+                payment_method=checkout.payment_methods_for(turn.store)[0])
+        except DomainError as error:
+            return Goto("cart", {"note": turn.t(error.message)})
+        return placed_reply(turn, order)

@@ -1,0 +1,25 @@
+"""Small helpers for the words on a screen."""
+from __future__ import annotations
+
+from commerce.money import Money
+from dialogs.base import Turn
+
+def N_(message: str) -> str:  # noqa: N802 (the gettext convention)
+    """Marks a message for extraction where it is stored, to be translated when shown."""
+    return message
+
+
+PICK_FROM_LIST = N_("Please reply with a number from the list.")
+
+
+def price(money: Money, turn: Turn) -> str:
+    """``KSh 120`` rather than ``KSh 120.00``: every character counts on a USSD screen."""
+    return money.format_short(f"{turn.locale}_{turn.store.country}")
+
+
+def with_note(note: str, text: str) -> str:
+    return f"{note}\n{text}" if note else text
+
+
+def pick_from_list(turn: Turn) -> str:
+    return turn.t(PICK_FROM_LIST)
