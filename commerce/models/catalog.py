@@ -62,9 +62,8 @@ class Product(Base):
     variants: Mapped[list[Variant]] = relationship(
         back_populates="product", order_by="Variant.id", lazy="selectin"
     )
-    images: Mapped[list[ProductImage]] = relationship(
-        order_by="ProductImage.position", lazy="selectin"
-    )
+    # Loaded when asked for: USSD and SMS never show images.
+    images: Mapped[list[ProductImage]] = relationship(order_by="ProductImage.position")
 
     @property
     def on_sale_variants(self) -> list[Variant]:

@@ -23,7 +23,7 @@ class Customer(Base):
     consent_updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
-    addresses: Mapped[list[Address]] = relationship(order_by="Address.id", lazy="selectin")
+    addresses: Mapped[list[Address]] = relationship(order_by="Address.id")  # when asked for
 
 
 class Address(Base):
