@@ -27,8 +27,8 @@ CATALOG: dict[str, list[tuple[str, list[tuple[str, int, int]]]]] = {
     ],
     "Fruits": [
         ("Bananas", [("bunch", 15000, 25)]),
-        ("Mangoes", [("each", 5000, 60)]),
-        ("Avocados", [("each", 3000, 90)]),
+        ("Mangoes", [("", 5000, 60)]),
+        ("Avocados", [("", 3000, 90)]),
         ("Oranges", [("1kg", 16000, 30)]),
         ("Pineapple", [("", 12000, 0)]),  # out of stock
         ("Watermelon", [("", 25000, 8)]),
