@@ -17,6 +17,7 @@ from admin.health import bp as health_bp
 from admin.scheduler import relay_events
 from channels import notifications
 from channels.cli import ussd_command
+from channels.ratelimit import InProcessRateLimiter, RedisRateLimiter
 from channels.sessions import InProcessSessions, RedisSessions
 from channels.sms import AfricasTalkingSms, LoggedSms
 from channels.ussd import bp as ussd_bp
@@ -28,7 +29,7 @@ log = logging.getLogger("duka")
 
 SETTINGS = (
     "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "AT_USERNAME", "AT_API_KEY", "AT_BASE_URL",
-    "AT_SENDER_ID", "JOB_RETRY_INTERVALS",
+    "AT_SENDER_ID", "JOB_RETRY_INTERVALS", "USSD_HOPS_PER_MINUTE",
 )
 
 
@@ -65,9 +66,13 @@ def create_app(config: dict | None = None) -> Flask:
         retry_setting = str(app.config.get("JOB_RETRY_INTERVALS", "10,60,300"))
         intervals = [int(seconds) for seconds in retry_setting.split(",")]
         jobs = RqJobs(redis, retry_intervals=intervals)
-        sessions = RedisSessions(redis)
+        sessions, ratelimit = RedisSessions(redis), RedisRateLimiter(redis)
     else:
         jobs, sessions = InlineJobs(context=app.app_context), InProcessSessions()
+        ratelimit = InProcessRateLimiter()
+    hops_per_minute = int(app.config.get("USSD_HOPS_PER_MINUTE", 60))
+    if hops_per_minute < 1:
+        raise ValueError("USSD_HOPS_PER_MINUTE must be a whole number of at least 1")
 
     if app.config.get("AT_USERNAME") and app.config.get("AT_API_KEY"):
         sms = AfricasTalkingSms(app.config["AT_USERNAME"], app.config["AT_API_KEY"],
@@ -79,7 +84,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["duka.db"] = db
     app.extensions["duka.engine"] = engine
     app.extensions["duka.jobs"] = jobs
-    channels.context.init_app(app, channels.context.ChannelServices(db, jobs, sessions, sms))
+    channels.context.init_app(app, channels.context.ChannelServices(
+        db, jobs, sessions, sms, ratelimit=ratelimit, ussd_hops_per_minute=hops_per_minute))
     admin.context.init_app(app, admin.context.AdminServices(db, app.config["DATABASE_URL"], redis))
 
     # Events recorded in a transaction are relayed by a job once that transaction commits.

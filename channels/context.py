@@ -1,11 +1,12 @@
 """What the channel endpoints and jobs need from the running app, set once by ``create_app``."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import Flask, current_app
 from sqlalchemy.orm import sessionmaker
 
+from channels.ratelimit import InProcessRateLimiter, RateLimiter
 from channels.sessions import SessionStore
 from channels.sms import SmsSender
 from commerce.jobs import JobQueue
@@ -20,6 +21,8 @@ class ChannelServices:
     sessions: SessionStore
     sms: SmsSender
     ussd_session_ttl: int = 300  # AT drops a session after 180 s; keep it a little longer
+    ratelimit: RateLimiter = field(default_factory=InProcessRateLimiter)
+    ussd_hops_per_minute: int = 60  # per phone (setting USSD_HOPS_PER_MINUTE)
 
 
 def init_app(app: Flask, services: ChannelServices) -> None:

@@ -2,7 +2,7 @@
 import pytest
 from sqlalchemy import func, select
 
-from commerce.models import CartLine, Customer
+from commerce.models import CartLine, Customer, Order
 
 PHONE = "+254712345678"
 
@@ -152,3 +152,14 @@ def test_with_redis_down_the_shopper_gets_a_polite_end_not_a_500(make_app, caplo
     assert response.get_data(as_text=True) == (
         "END Sorry, something went wrong. Please dial again in a moment.")
     assert "USSD hop failed (session s)" in caplog.text
+
+
+def test_a_retried_last_hop_gets_the_same_end_and_places_no_second_order(hop, db):
+    texts = ["", "1", "1*1", "1*1*1", "1*1*1*1", "1*1*1*1*1"]
+    for text in texts:
+        hop(text)
+    _, placed = hop("1*1*1*1*1*1")
+    _, retried = hop("1*1*1*1*1*1")  # the gateway did not hear us and asks again
+    assert placed == retried
+    assert placed.startswith("END Asante! Order #1001 is placed.")
+    assert db.scalar(select(func.count(Order.id))) == 1

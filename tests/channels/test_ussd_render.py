@@ -1,7 +1,7 @@
 import pytest
 
 from channels.gsm import BASIC, EXTENSION, gsm7_length, to_gsm7
-from channels.ussd import paginate, render
+from channels.ussd.render import paginate, render
 from dialogs import Choice, Reply
 
 

@@ -1,0 +1,66 @@
+"""USSD screens: a ``Reply`` rendered as ``CON``/``END`` text within 160 GSM-7 characters.
+
+Long lists are split into pages; choices keep their numbers across pages, ``98`` shows more and
+``0`` goes back a page.
+"""
+from __future__ import annotations
+
+from channels.gsm import gsm7_length, to_gsm7
+from dialogs import Reply
+
+SCREEN_LIMIT = 160  # characters including "CON "; telcos' safe budget (shared/reference §1.2)
+MORE, PREVIOUS, HOME_KEY = "98", "0", "00"  # navigation keys on every screen
+
+
+def fit(text: str, budget: int) -> str:
+    """Cut ``text`` to ``budget`` GSM-7 units at a word boundary, marking the cut with ``..``."""
+    if gsm7_length(text) <= budget:
+        return text
+    cut = text
+    while cut and gsm7_length(cut) > budget - 2:
+        cut = cut[:-1]
+    if " " in cut.strip():
+        cut = cut[: cut.rstrip().rfind(" ")]
+    return cut.rstrip() + ".."
+
+
+def _size(rows: list[str]) -> int:
+    return sum(gsm7_length(r) for r in rows) + max(len(rows) - 1, 0)  # lines + newlines
+
+
+def paginate(reply: Reply) -> list[list[str]]:
+    """Split a reply into screens (lists of lines) that each fit ``SCREEN_LIMIT``.
+
+    Choices keep their numbers across pages, and a choice is never split between pages.
+    """
+    budget = SCREEN_LIMIT - len("CON ")
+    header = to_gsm7(reply.text)
+    if reply.ends:
+        return [[fit(header, budget)]]
+    rest = [to_gsm7(f"{n}. {c.label}") for n, c in enumerate(reply.choices, 1)]
+    more = f"{MORE}. More"
+    pages: list[list[str]] = []
+    while True:
+        first = not pages
+        back = [f"{PREVIOUS}. Back"] if (reply.can_go_back or not first) else []
+        page: list[str] = []
+        if first:  # the header shows once, leaving room for a choice and the navigation
+            reserved = _size(rest[:1] + [more] + back) + 1 if rest else _size(back) + len(back)
+            page = [fit(header, max(budget - reserved, 20))]
+        if _size(page + rest + back) <= budget:
+            pages.append(page + rest + back)
+            return pages
+        shown = len(page)
+        while rest and _size(page + [rest[0], more] + back) <= budget:
+            page.append(rest.pop(0))
+        if len(page) == shown:  # a single choice too long for any screen: shorten it
+            page.append(fit(rest.pop(0), budget - _size(page + [more] + back) - 1))
+        pages.append(page + ([more] if rest else []) + back)
+        if not rest:
+            return pages
+
+
+def render(reply: Reply, page: int = 0) -> str:
+    pages = paginate(reply)
+    page = min(page, len(pages) - 1)
+    return ("END " if reply.ends else "CON ") + "\n".join(pages[page])

@@ -1,0 +1,39 @@
+"""Picking up a dropped session: "Continue where you left off?" on the next dial.
+
+While a shopper is mid-journey, each hop also saves where they are (dialog state and page) under
+their store and E.164 phone, not under AT's session id, which changes when a session times out.
+A session that ends with ``END`` deletes that record; otherwise it lives ``RESUME_WINDOW``
+seconds after the last hop. Redialling the store in that window (with nothing pre-filled in the
+dial string) asks whether to continue: ``1`` brings back the same screen, ``2`` starts at home.
+The cart needs no saving here: it is in the database.
+"""
+from __future__ import annotations
+
+from channels.sessions import SessionStore
+from dialogs import Choice, Reply
+
+RESUME_WINDOW = 10 * 60  # seconds after a dropped session's last hop that it can be resumed
+YES, NO = "1", "2"
+ASK_TO_RESUME = Reply("Continue where you left off?",
+                      (Choice("resume:yes", "Yes"), Choice("resume:no", "No")), can_go_back=False)
+ASK_AGAIN = Reply("Please reply with a number from the list.\n" + ASK_TO_RESUME.text,
+                  ASK_TO_RESUME.choices, can_go_back=False)
+
+
+def resume_key(store_id: int, phone: str) -> str:
+    return f"ussd:resume:{store_id}:{phone}"
+
+
+def remember(sessions: SessionStore, store_id: int, phone: str, saved: dict) -> None:
+    """Where the shopper is now, should this session drop."""
+    sessions.set(resume_key(store_id, phone),
+                 {"dialog": saved["dialog"], "reply": saved["reply"], "page": saved["page"]},
+                 RESUME_WINDOW)
+
+
+def recall(sessions: SessionStore, store_id: int, phone: str) -> dict | None:
+    return sessions.get(resume_key(store_id, phone))
+
+
+def forget(sessions: SessionStore, store_id: int, phone: str) -> None:
+    sessions.delete(resume_key(store_id, phone))

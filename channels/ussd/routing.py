@@ -1,0 +1,65 @@
+"""Which store a USSD hop is for: dedicated codes and shared codes (the first number picks).
+
+On a dedicated code (``*384*123#``) the store's dialog sees all of ``text``. On a shared code
+(``*384*500#``) the first input is the store number, pre-filled (``*384*500*45#``) or typed when
+asked for; the store's dialog sees what follows it.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from channels.ussd.hops import new_inputs
+from commerce.models import Store
+from commerce.stores import resolve_ussd
+
+ASK_STORE_NUMBER = "CON Enter the store number:"
+WRONG_STORE_NUMBER = "CON Sorry, no store has that number.\nEnter the store number:"
+CODE_NOT_IN_USE = "END Sorry, this USSD code is not in use."
+
+
+def _after(prefix: str, text: str) -> str:
+    """``text`` without the ``prefix`` spent picking the store: what the store's dialog sees."""
+    if not prefix:
+        return text
+    if text == prefix:
+        return ""
+    if text.startswith(prefix + "*"):
+        return text[len(prefix) + 1:]
+    return text.rsplit("*", 1)[-1]  # the gateway lost track; trust the last input
+
+
+class Route(NamedTuple):
+    store: Store | None
+    text: str = ""  # what the store's dialog sees of the session's text
+    keep: dict | None = None  # routing to keep in the session (with a store, or while picking)
+    screen: str = ""  # shown while there is no store (yet)
+
+
+def route(db, service_code: str, text: str, saved: dict | None) -> Route:
+    """Which store a hop is for, and the part of ``text`` meant for its dialog.
+
+    ``saved`` is the session so far (``None`` on the first hop): it remembers a store picked
+    earlier, or that the shopper is being asked for the store number.
+    """
+    if saved is not None and "number" in saved:  # the store was picked earlier in this session
+        number = saved["number"]
+        store = resolve_ussd(db, service_code, [number] if number else []).store
+        if store is not None:
+            return Route(store, _after(saved["prefix"], text),
+                         {"prefix": saved["prefix"], "number": number})
+        saved = None  # the store left the code mid-session: start afresh
+    picking = saved if saved is not None and saved.get("picking") else None
+    typed = new_inputs(text, picking)
+    found = resolve_ussd(db, service_code, typed)
+    if found.store is not None:
+        rest = "*".join(found.inputs_left)
+        prefix = text[: len(text) - len(rest)].rstrip("*") if rest else text
+        number = typed[0].strip() if found.shared else ""
+        return Route(found.store, rest, {"prefix": prefix if found.shared else "",
+                                         "number": number})
+    if not found.shared:
+        return Route(None, screen=CODE_NOT_IN_USE)
+    if picking is not None and not typed:  # a repeated hop: show the same screen again
+        return Route(None, keep=picking, screen=picking["screen"])
+    screen = ASK_STORE_NUMBER if found.asks_store_number else WRONG_STORE_NUMBER
+    return Route(None, keep={"picking": True, "text": text, "screen": screen}, screen=screen)

@@ -1,0 +1,169 @@
+"""The Africa's Talking USSD endpoints: a hop (``CON``/``END`` screen back) and session ends.
+
+AT sends ``sessionId, serviceCode, phoneNumber, networkCode, text`` where ``text`` is every
+input of the session joined by ``*``. We keep the session server-side, work out what is new
+in ``text``, hand it to the dialog as a ``Turn`` and render the ``Reply`` within 160 GSM-7
+characters.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, jsonify, request
+
+from channels.context import services
+from channels.ussd import resume, session_ends
+from channels.ussd.hops import clean_input, new_inputs, play
+from channels.ussd.render import HOME_KEY, render
+from channels.ussd.routing import route
+from commerce.customers import get_or_create_customer
+from commerce.errors import InvalidPhoneNumber
+from commerce.phones import to_e164
+from commerce.stores import resolve_ussd
+from dialogs import Reply, Turn
+
+log = logging.getLogger("channels.ussd")
+bp = Blueprint("ussd", __name__)
+
+REQUIRED_FIELDS = ("sessionId", "serviceCode", "phoneNumber", "text")
+SORRY_BROKEN = "Sorry, something went wrong. Please dial again in a moment."
+UNREADABLE = "END Sorry, this request could not be read. Please dial again."
+BAD_PHONE = "END Sorry, we could not read your phone number."
+TOO_MANY = "END Too many requests. Please wait a minute and dial again."
+
+
+def _screen(text: str, status: int = 200) -> Response:
+    return Response(text, status=status, mimetype="text/plain")
+
+
+@bp.post("/channels/ussd/africastalking")
+def africastalking_hop() -> Response:
+    form = request.form
+    if any(field not in form for field in REQUIRED_FIELDS):
+        return _screen(UNREADABLE, 400)
+    try:
+        return _screen(_hop(form["sessionId"], form["serviceCode"], form["phoneNumber"],
+                            form["text"]))
+    except Exception:  # the shopper gets a polite screen, never a stack trace
+        log.exception("USSD hop failed (session %s)", form.get("sessionId"))
+        return _screen("END " + SORRY_BROKEN)
+
+
+def _session_key(session_id: str) -> str:
+    return f"ussd:{session_id}"
+
+
+def _hop(session_id: str, service_code: str, raw_phone: str, text: str) -> str:
+    ctx = services()
+    # Before anything else, so a phone over its limit costs one counter and changes nothing.
+    if not ctx.ratelimit.hit("ussd:" + session_ends.international(raw_phone),
+                             ctx.ussd_hops_per_minute):
+        return TOO_MANY
+    with ctx.db() as db:
+        key = _session_key(session_id)
+        saved = ctx.sessions.get(key)
+        if saved is not None and (saved.get("caller") != raw_phone
+                                  or saved.get("code") != service_code):
+            saved = None  # not this shopper's session: start afresh rather than leak it
+        store, text, routing, screen = route(db, service_code, text, saved)
+        if store is None:
+            if routing is not None:  # asking for the store number
+                ctx.sessions.set(key, {**routing, "caller": raw_phone, "code": service_code},
+                                 ctx.ussd_session_ttl)
+            return screen
+        if saved is not None and saved.get("picking"):
+            saved = None  # the store was just picked: its dialog starts now
+        try:
+            phone = to_e164(raw_phone, store.country)
+        except InvalidPhoneNumber:
+            return BAD_PHONE
+        customer = get_or_create_customer(db, store, phone)
+        if saved is not None and (saved.get("phone") != phone or saved.get("store") != store.id):
+            saved = None  # not this shopper's session: start afresh rather than leak it
+        session = {"text": text, "phone": phone, "store": store.id, "caller": raw_phone,
+                   "code": service_code, **routing}
+        inputs = new_inputs(text, saved)
+        resumed = False
+        if saved is None and not text:  # a fresh dial with nothing pre-filled: resume?
+            left = resume.recall(ctx.sessions, store.id, phone)
+            if left is not None:
+                return _offer(key, session, left, resume.ASK_TO_RESUME)
+        elif saved is not None and "offer" in saved:  # the answer to "Continue ...?"
+            if not inputs:  # a repeated hop: the same question
+                return saved["screen"]
+            answer = clean_input(inputs[0])
+            if answer == resume.YES:
+                saved, inputs, resumed = saved["offer"], inputs[1:], True
+            elif answer in (resume.NO, HOME_KEY):
+                resume.forget(ctx.sessions, store.id, phone)
+                saved, inputs = None, inputs[1:]
+            else:
+                return _offer(key, session, saved["offer"], resume.ASK_AGAIN)
+        saved = play(lambda: Turn(db=db, store=store, customer=customer), inputs, saved)
+        saved.update(session)
+        reply = Reply.from_dict(saved["reply"])
+        if reply.ends:
+            # Kept, not deleted: a gateway retrying the last hop must get the same END back,
+            # not a new session that replays the whole text (and places a second order).
+            ctx.sessions.set(key, saved, ctx.ussd_session_ttl)
+            resume.forget(ctx.sessions, store.id, phone)
+        else:
+            ctx.sessions.set(key, saved, ctx.ussd_session_ttl)
+            if inputs or resumed:  # the shopper has moved on from the home screen
+                resume.remember(ctx.sessions, store.id, phone, saved)
+        return render(reply, saved["page"])
+
+
+def _offer(key: str, session: dict, left: dict, question: Reply) -> str:
+    """Ask whether to continue the dropped session ``left``; the answer comes next hop."""
+    ctx = services()
+    screen = render(question)
+    ctx.sessions.set(key, {**session, "offer": left, "screen": screen}, ctx.ussd_session_ttl)
+    return screen
+
+
+# -- end-of-session notifications -----------------------------------------------------------------
+@bp.post("/channels/ussd/africastalking/events")
+def africastalking_session_end():
+    try:
+        fields = session_ends.parse(request.form)
+    except session_ends.BadSessionEnd as bad:
+        return jsonify(error={"code": bad.code, "message": bad.message}), 400
+    ctx = services()
+    try:
+        with ctx.db() as db:
+            stored = session_ends.record(db, fields)
+            if fields["status"] == "Failed":
+                log.warning("USSD session %s failed at AT: %s", fields["session_id"],
+                            fields["error_message"])
+            if fields["status"] == "Success":  # it reached its END: nothing to resume
+                _forget_resume(db, fields)
+    except Exception:
+        log.exception("could not record the end of USSD session %s", fields["session_id"])
+        return jsonify(error={"code": "unavailable",
+                              "message": "Could not record the notification; try again."}), 503
+    return jsonify(status="recorded" if stored else "duplicate"), 200
+
+
+def _forget_resume(db, fields: dict) -> None:
+    """Delete the resume record of the session's shopper; a failure here only logs.
+
+    The session itself names the store and phone (it outlives an ``END`` we did not reach, e.g.
+    a hop refused for the rate limit); failing that, the code and input tell the store.
+    """
+    ctx = services()
+    try:
+        key = _session_key(fields["session_id"])
+        saved = ctx.sessions.get(key)
+        if saved is not None and "store" in saved and "phone" in saved:
+            ctx.sessions.delete(key)
+            resume.forget(ctx.sessions, saved["store"], saved["phone"])
+            return
+        inputs = fields["input"].split("*") if fields["input"] else []
+        store = resolve_ussd(db, fields["service_code"], inputs).store
+        if store is not None:
+            phone = to_e164(fields["phone"], store.country)
+            resume.forget(ctx.sessions, store.id, phone)
+    except Exception:  # the record expires by itself within resume.RESUME_WINDOW
+        log.exception("could not clear the resume record of USSD session %s",
+                      fields["session_id"])

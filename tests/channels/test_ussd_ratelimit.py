@@ -1,0 +1,106 @@
+"""Hops per phone per minute: over the limit a shopper gets a polite END and nothing changes."""
+import fakeredis
+from sqlalchemy import func, select
+
+from channels.ratelimit import InProcessRateLimiter, RedisRateLimiter
+from commerce.demo import seed_demo_store
+from commerce.models import CartLine, Customer
+
+PHONE = "+254712345678"
+TOO_MANY = "END Too many requests. Please wait a minute and dial again."
+
+
+def hopper(app):
+    client = app.test_client()
+
+    def hop(text, session="s1", phone=PHONE, code="*384*123#"):
+        response = client.post("/channels/ussd/africastalking", data={
+            "sessionId": session, "serviceCode": code, "phoneNumber": phone,
+            "networkCode": "63902", "text": text})
+        assert response.status_code == 200
+        return response.get_data(as_text=True)
+
+    return hop
+
+
+def seeded(app):
+    with app.extensions["duka.db"]() as db:
+        seed_demo_store(db)
+    return app
+
+
+def at_minute(app, minute: int) -> None:
+    """Put the limiter's clock (shared by the Redis and in-process limiters) in a given minute."""
+    app.extensions["duka.channels"].ratelimit.clock = lambda: 1_800_000_000 + minute * 60
+
+
+def test_over_the_limit_the_hop_ends_politely_and_changes_nothing(make_app, db):
+    app = seeded(make_app(USSD_HOPS_PER_MINUTE=3))
+    at_minute(app, 0)
+    hop = hopper(app)
+    hop("")
+    hop("1")
+    quantity = hop("1*1")  # Cabbage: how many?
+    assert hop("1*1*2") == TOO_MANY
+    assert hop("1*1*2") == TOO_MANY
+    assert db.scalar(select(func.count(CartLine.id))) == 0
+    at_minute(app, 1)  # a minute later the session carries on where it was
+    assert hop("1*1") == quantity
+    hop("1*1*2")
+    assert db.scalars(select(CartLine.quantity)).all() == [2]
+
+
+def test_a_phone_over_the_limit_is_not_even_registered(make_app, db):
+    app = seeded(make_app(USSD_HOPS_PER_MINUTE=1))
+    at_minute(app, 0)
+    hop = hopper(app)
+    assert hop("", code="*999*1#") == "END Sorry, this USSD code is not in use."
+    assert hop("") == TOO_MANY
+    assert db.scalar(select(func.count(Customer.id))) == 0
+
+
+def test_the_limit_is_per_phone(make_app):
+    app = seeded(make_app(USSD_HOPS_PER_MINUTE=1))
+    at_minute(app, 0)
+    hop = hopper(app)
+    home = hop("")
+    assert hop("", session="s2") == TOO_MANY
+    assert hop("", session="s3", phone="+254722000111") == home
+
+
+def test_the_default_is_60_hops_a_minute(app, store):
+    at_minute(app, 0)
+    hop = hopper(app)
+    screens = [hop("") for _ in range(60)]
+    assert all(screen.startswith("CON ") for screen in screens)
+    assert hop("") == TOO_MANY
+
+
+def test_the_setting_comes_from_the_environment(make_app, monkeypatch):
+    monkeypatch.setenv("USSD_HOPS_PER_MINUTE", "2")
+    app = seeded(make_app())
+    at_minute(app, 0)
+    hop = hopper(app)
+    assert hop("").startswith("CON ")
+    assert hop("").startswith("CON ")
+    assert hop("") == TOO_MANY
+
+
+def test_the_redis_limiter_counts_per_minute_and_expires_its_counters():
+    redis = fakeredis.FakeRedis()
+    now = [120.0]
+    limiter = RedisRateLimiter(redis, clock=lambda: now[0])
+    assert [limiter.hit("ussd:+254712345678", 2) for _ in range(3)] == [True, True, False]
+    assert int(redis.get("duka:rate:ussd:+254712345678:2")) == 3
+    assert 0 < redis.ttl("duka:rate:ussd:+254712345678:2") <= 120
+    assert limiter.hit("ussd:+254722000111", 2) is True  # another phone
+    now[0] = 180.0
+    assert limiter.hit("ussd:+254712345678", 2) is True  # the next minute
+
+
+def test_the_in_process_limiter_counts_per_minute():
+    now = [59.0]
+    limiter = InProcessRateLimiter(clock=lambda: now[0])
+    assert [limiter.hit("k", 1), limiter.hit("k", 1)] == [True, False]
+    now[0] = 60.0
+    assert limiter.hit("k", 1) is True
