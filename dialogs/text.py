@@ -10,6 +10,12 @@ def N_(message: str) -> str:  # noqa: N802 (the gettext convention)
 
 
 PICK_FROM_LIST = N_("Please reply with a number from the list.")
+# Words a channel adds around a dialog's screen (navigation, picking up a dropped session).
+MORE = N_("More")
+BACK = N_("Back")
+CONTINUE_QUESTION = N_("Continue where you left off?")
+YES = N_("Yes")
+NO = N_("No")
 
 
 def price(money: Money, turn: Turn) -> str:

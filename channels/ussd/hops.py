@@ -5,7 +5,7 @@ The conversation is ``dialogs.registry.conversation``: ``start(turn)`` and
 """
 from __future__ import annotations
 
-from channels.ussd.render import HOME_KEY, MORE, PREVIOUS, paginate
+from channels.ussd.render import HOME_KEY, MORE, PREVIOUS, Labels, paginate
 from dialogs import BACK, HOME, Reply, Turn
 from dialogs.registry import conversation as dialog
 
@@ -48,7 +48,8 @@ def _turn_for(raw: str, reply: Reply, turn: Turn) -> Turn:
     return turn
 
 
-def play(turn_factory, inputs: list[str], saved: dict | None) -> dict:
+def play(turn_factory, inputs: list[str], saved: dict | None,
+         labels: Labels = Labels()) -> dict:
     """Apply each input to the session; returns the new session (with the reply to show).
 
     The session is ``{"dialog": state, "reply": reply as a dict, "page": page shown}``.
@@ -61,7 +62,7 @@ def play(turn_factory, inputs: list[str], saved: dict | None) -> dict:
         if reply.ends:
             break
         raw = clean_input(raw)
-        page, pages = saved["page"], len(paginate(reply))
+        page, pages = saved["page"], len(paginate(reply, labels))
         if raw == MORE and page + 1 < pages:
             saved["page"] = page + 1
             continue

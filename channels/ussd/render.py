@@ -5,6 +5,8 @@ Long lists are split into pages; choices keep their numbers across pages, ``98``
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from channels.gsm import gsm7_length, to_gsm7
 from dialogs import Reply
 
@@ -28,7 +30,14 @@ def _size(rows: list[str]) -> int:
     return sum(gsm7_length(r) for r in rows) + max(len(rows) - 1, 0)  # lines + newlines
 
 
-def paginate(reply: Reply) -> list[list[str]]:
+class Labels(NamedTuple):
+    """The navigation words, in the shopper's language."""
+
+    more: str = "More"
+    back: str = "Back"
+
+
+def paginate(reply: Reply, labels: Labels = Labels()) -> list[list[str]]:
     """Split a reply into screens (lists of lines) that each fit ``SCREEN_LIMIT``.
 
     Choices keep their numbers across pages, and a choice is never split between pages.
@@ -38,11 +47,12 @@ def paginate(reply: Reply) -> list[list[str]]:
     if reply.ends:
         return [[fit(header, budget)]]
     rest = [to_gsm7(f"{n}. {c.label}") for n, c in enumerate(reply.choices, 1)]
-    more = f"{MORE}. More"
+    more = to_gsm7(f"{MORE}. {labels.more}")
     pages: list[list[str]] = []
     while True:
         first = not pages
-        back = [f"{PREVIOUS}. Back"] if (reply.can_go_back or not first) else []
+        back = ([to_gsm7(f"{PREVIOUS}. {labels.back}")] if (reply.can_go_back or not first)
+                else [])
         page: list[str] = []
         if first:  # the header shows once, leaving room for a choice and the navigation
             reserved = _size(rest[:1] + [more] + back) + 1 if rest else _size(back) + len(back)
@@ -60,7 +70,7 @@ def paginate(reply: Reply) -> list[list[str]]:
             return pages
 
 
-def render(reply: Reply, page: int = 0) -> str:
-    pages = paginate(reply)
+def render(reply: Reply, page: int = 0, labels: Labels = Labels()) -> str:
+    pages = paginate(reply, labels)
     page = min(page, len(pages) - 1)
     return ("END " if reply.ends else "CON ") + "\n".join(pages[page])

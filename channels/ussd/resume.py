@@ -10,14 +10,22 @@ The cart needs no saving here: it is in the database.
 from __future__ import annotations
 
 from channels.sessions import SessionStore
-from dialogs import Choice, Reply
+from dialogs import Choice, Reply, text
+from dialogs.i18n import translate
 
 RESUME_WINDOW = 10 * 60  # seconds after a dropped session's last hop that it can be resumed
 YES, NO = "1", "2"
-ASK_TO_RESUME = Reply("Continue where you left off?",
-                      (Choice("resume:yes", "Yes"), Choice("resume:no", "No")), can_go_back=False)
-ASK_AGAIN = Reply("Please reply with a number from the list.\n" + ASK_TO_RESUME.text,
-                  ASK_TO_RESUME.choices, can_go_back=False)
+
+
+def question(locale: str, again: bool = False) -> Reply:
+    """"Continue where you left off?" in the shopper's language (``again``: after a wrong key)."""
+    def t(message: str) -> str:
+        return translate(locale, message)
+
+    ask = t(text.CONTINUE_QUESTION)
+    return Reply(f"{t(text.PICK_FROM_LIST)}\n{ask}" if again else ask,
+                 (Choice("resume:yes", t(text.YES)), Choice("resume:no", t(text.NO))),
+                 can_go_back=False)
 
 
 def resume_key(store_id: int, phone: str) -> str:

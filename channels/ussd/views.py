@@ -14,13 +14,15 @@ from flask import Blueprint, Response, jsonify, request
 from channels.context import services
 from channels.ussd import resume, session_ends
 from channels.ussd.hops import clean_input, new_inputs, play
-from channels.ussd.render import HOME_KEY, render
+from channels.ussd.render import HOME_KEY, Labels, render
 from channels.ussd.routing import route
 from commerce.customers import get_or_create_customer
 from commerce.errors import InvalidPhoneNumber
 from commerce.phones import to_e164
 from commerce.stores import resolve_ussd
 from dialogs import Reply, Turn
+from dialogs.i18n import translate
+from dialogs.text import BACK as BACK_WORD, MORE as MORE_WORD
 
 log = logging.getLogger("channels.ussd")
 bp = Blueprint("ussd", __name__)
@@ -80,6 +82,9 @@ def _hop(session_id: str, service_code: str, raw_phone: str, text: str) -> str:
         customer = get_or_create_customer(db, store, phone)
         if saved is not None and (saved.get("phone") != phone or saved.get("store") != store.id):
             saved = None  # not this shopper's session: start afresh rather than leak it
+        def _turn() -> Turn:
+            return Turn(db=db, store=store, customer=customer)
+
         session = {"text": text, "phone": phone, "store": store.id, "caller": raw_phone,
                    "code": service_code, **routing}
         inputs = new_inputs(text, saved)
@@ -87,7 +92,7 @@ def _hop(session_id: str, service_code: str, raw_phone: str, text: str) -> str:
         if saved is None and not text:  # a fresh dial with nothing pre-filled: resume?
             left = resume.recall(ctx.sessions, store.id, phone)
             if left is not None:
-                return _offer(key, session, left, resume.ASK_TO_RESUME)
+                return _offer(key, session, left, resume.question(_turn().locale))
         elif saved is not None and "offer" in saved:  # the answer to "Continue ...?"
             if not inputs:  # a repeated hop: the same question
                 return saved["screen"]
@@ -98,8 +103,9 @@ def _hop(session_id: str, service_code: str, raw_phone: str, text: str) -> str:
                 resume.forget(ctx.sessions, store.id, phone)
                 saved, inputs = None, inputs[1:]
             else:
-                return _offer(key, session, saved["offer"], resume.ASK_AGAIN)
-        saved = play(lambda: Turn(db=db, store=store, customer=customer), inputs, saved)
+                return _offer(key, session, saved["offer"],
+                              resume.question(_turn().locale, again=True))
+        saved = play(_turn, inputs, saved, labels(_turn().locale))
         saved.update(session)
         reply = Reply.from_dict(saved["reply"])
         if reply.ends:
@@ -111,7 +117,11 @@ def _hop(session_id: str, service_code: str, raw_phone: str, text: str) -> str:
             ctx.sessions.set(key, saved, ctx.ussd_session_ttl)
             if inputs or resumed:  # the shopper has moved on from the home screen
                 resume.remember(ctx.sessions, store.id, phone, saved)
-        return render(reply, saved["page"])
+        return render(reply, saved["page"], labels(_turn().locale))  # the language may be new
+
+
+def labels(locale: str) -> Labels:
+    return Labels(more=translate(locale, MORE_WORD), back=translate(locale, BACK_WORD))
 
 
 def _offer(key: str, session: dict, left: dict, question: Reply) -> str:
