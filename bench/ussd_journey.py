@@ -26,7 +26,8 @@ from commerce.db import upgrade_database  # noqa: E402
 from commerce.demo import seed_demo_store  # noqa: E402
 from wsgi import create_app  # noqa: E402
 
-JOURNEY = ["", "1", "1*1", "1*1*1", "1*1*1*1", "1*1*1*1*1"]  # shop, cabbage, 1, checkout, confirm
+JOURNEY = ["", "1", "1*1", "1*1*1", "1*1*1*1", "1*1*1*1*1", "1*1*1*1*1*1"]
+# home → Vegetables → Cabbage → 1 → Checkout → Pick up → Pay cash: a first purchase, 7 hops
 
 
 def main() -> None:
