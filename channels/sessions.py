@@ -4,13 +4,22 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import Protocol
+from contextlib import contextmanager
+from typing import ContextManager, Protocol
 
 
 class SessionStore(Protocol):
     def get(self, key: str) -> dict | None: ...
     def set(self, key: str, value: dict, ttl: int) -> None: ...
     def delete(self, key: str) -> None: ...
+    def lock(self, key: str) -> ContextManager: ...
+
+
+LOCK_SECONDS = 15  # longer than AT waits for a hop; a crashed holder frees it by then
+
+
+class SessionBusy(Exception):
+    """Another request for the same session is still being answered."""
 
 
 class InProcessSessions:
@@ -19,6 +28,7 @@ class InProcessSessions:
     def __init__(self):
         self._data: dict[str, tuple[float, str]] = {}
         self._lock = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}  # per session, see lock()
 
     def get(self, key: str) -> dict | None:
         with self._lock:
@@ -36,11 +46,25 @@ class InProcessSessions:
             now = time.monotonic()
             if len(self._data) > 10_000:  # sweep expired sessions now and then
                 self._data = {k: v for k, v in self._data.items() if v[0] >= now}
+                self._locks = {k: held for k, held in self._locks.items()
+                               if held.locked() or k in self._data}
             self._data[key] = (now + ttl, json.dumps(value))
 
     def delete(self, key: str) -> None:
         with self._lock:
             self._data.pop(key, None)
+
+    @contextmanager
+    def lock(self, key: str):
+        """One request at a time per session: a gateway's retry waits for the first answer."""
+        with self._lock:
+            held = self._locks.setdefault(key, threading.Lock())
+        if not held.acquire(timeout=LOCK_SECONDS):
+            raise SessionBusy(key)
+        try:
+            yield
+        finally:
+            held.release()
 
 
 class RedisSessions:
@@ -57,3 +81,18 @@ class RedisSessions:
 
     def delete(self, key: str) -> None:
         self.redis.delete(self.prefix + key)
+
+    @contextmanager
+    def lock(self, key: str):
+        """One request at a time per session, across processes (a Redis lock with a timeout)."""
+        held = self.redis.lock(self.prefix + "lock:" + key, timeout=LOCK_SECONDS,
+                               blocking_timeout=LOCK_SECONDS)
+        if not held.acquire():
+            raise SessionBusy(key)
+        try:
+            yield
+        finally:
+            try:
+                held.release()
+            except Exception:  # expired meanwhile: someone else may hold it now; leave it
+                pass

@@ -196,11 +196,22 @@ def do_place_order(session: Session, store: Store, customer_id: int,
         session.rollback()
         raise CheckoutIncomplete("Please give a delivery address.")
 
-    # Lock order for every path: cart (above), store row (order number), then stock rows.
-    # Taking the number first keeps a held and an unheld checkout from deadlocking.
+    try:
+        return _place(session, store, cart, payment_method)
+    except DomainError:
+        session.rollback()  # nothing half done: no order number, holds as they were
+        raise
+
+
+def _place(session: Session, store: Store, cart: Cart, payment_method: str) -> Order:
+    check_prices_unchanged(session, store, cart)  # the shopper pays what they were shown
+    # Lock order for every path: cart (locked by the caller), store row (order number),
+    # the cart's holds, then stock rows. One order keeps held and unheld checkouts from
+    # deadlocking each other and the expiry job.
+    customer_id, cart_id = cart.customer_id, cart.id
     number = next_order_number(session, store.id)
     wants = {line.variant_id: line.quantity for line in cart.lines}
-    if inventory.held_for_cart(session, store.id, cart.id) != wants:
+    if inventory.held_for_cart(session, store.id, cart.id, lock=True) != wants:
         inventory.reserve_stock(session, store, cart.id, wants)
     totals = compute_totals(session, store, cart)
     order = Order(

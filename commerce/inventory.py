@@ -107,15 +107,21 @@ def _out_of_stock(session: Session, store_id: int, variant_id: int) -> OutOfStoc
 
 
 def held_for_cart(session: Session, store_id: int, cart_id: int,
-                  now: datetime | None = None) -> dict[int, int]:
-    """``{variant_id: quantity}`` held for the cart by reservations that have not expired."""
-    rows = session.execute(
-        select(Reservation.variant_id, func.sum(Reservation.quantity))
-        .where(Reservation.store_id == store_id, Reservation.cart_id == cart_id,
-               Reservation.expires_at > (now or utcnow()))
-        .group_by(Reservation.variant_id)
-    ).all()
-    return {variant_id: int(total) for variant_id, total in rows}
+                  now: datetime | None = None, lock: bool = False) -> dict[int, int]:
+    """``{variant_id: quantity}`` held for the cart by reservations that have not expired.
+
+    ``lock`` keeps them: the expiry job skips locked reservations, so a hold read while
+    placing an order cannot be released before it is consumed.
+    """
+    query = (select(Reservation)
+             .where(Reservation.store_id == store_id, Reservation.cart_id == cart_id,
+                    Reservation.expires_at > (now or utcnow()))
+             .order_by(Reservation.id))
+    held: dict[int, int] = {}
+    for reservation in session.scalars(query.with_for_update() if lock else query):
+        held[reservation.variant_id] = held.get(reservation.variant_id, 0) + \
+            reservation.quantity
+    return held
 
 
 def release_reservations(session: Session, store_id: int, cart_id: int) -> None:

@@ -87,8 +87,16 @@ class BrowseDialog(Dialog):
         return "pick_size"
 
     # -- sizes ------------------------------------------------------------------------------------
+    def _gone(self, turn: Turn, conv: Conversation, error: DomainError) -> Goto:
+        """The merchant took it off sale while the shopper looked: back to the list."""
+        return Goto("browse", {"category_id": conv.context.get("category_id"),
+                               "note": turn.t(error.message)})
+
     def show_sizes(self, turn: Turn, conv: Conversation, note: str) -> Reply:
-        product = catalog.get_product(turn.db, turn.store.id, conv.context["product_id"])
+        try:
+            product = catalog.get_product(turn.db, turn.store.id, conv.context["product_id"])
+        except DomainError as error:
+            return self._gone(turn, conv, error)
         variants = product.on_sale_variants
         stock = inventory.available_quantities(turn.db, turn.store.id, [v.id for v in variants])
         sold_out = " " + turn.t("(sold out)")
@@ -124,7 +132,10 @@ class BrowseDialog(Dialog):
         return max(0, min(available, carts.MAX_LINE_QUANTITY) - in_cart)
 
     def show_quantity(self, turn: Turn, conv: Conversation, note: str) -> Reply:
-        variant = catalog.get_variant(turn.db, turn.store.id, conv.context["variant_id"])
+        try:
+            variant = catalog.get_variant(turn.db, turn.store.id, conv.context["variant_id"])
+        except DomainError as error:
+            return self._gone(turn, conv, error)
         most = self._max_quantity(turn, variant.id)
         each = price(turn.store.money(variant.price), turn)
         return Reply(with_note(note, turn.t("{name} {price} each.\nHow many? (1-{most})",
@@ -132,6 +143,10 @@ class BrowseDialog(Dialog):
 
     def on_quantity(self, turn: Turn, conv: Conversation):
         variant_id = conv.context["variant_id"]
+        try:
+            catalog.get_variant(turn.db, turn.store.id, variant_id)
+        except DomainError as error:
+            return self._gone(turn, conv, error)
         most = self._max_quantity(turn, variant_id)
         text = turn.text.strip()
         if not text.isdecimal() or not 1 <= int(text) <= most:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from commerce import carts, checkout, customers, shipping
 from commerce.errors import DomainError
+from commerce.promotions import DiscountRefused
 from dialogs.base import Choice, Conversation, Dialog, Goto, Reply, Turn
 from dialogs.text import N_, pick_from_list, price, with_note
 
@@ -100,9 +101,11 @@ class CheckoutDialog(Dialog):
             return Goto("cart")
         try:
             totals = checkout.compute_totals(turn.db, turn.store, cart)
-        except DomainError as error:  # e.g. the discount code ran out meanwhile
+        except DiscountRefused as error:  # the code ran out meanwhile: drop it, show again
             checkout.do_remove_discount_code(turn.db, turn.store, turn.customer.id)
             return self.reprompt(turn, conv, t(error.message))
+        except DomainError as error:  # e.g. the delivery zone closed: choose again
+            return Goto("checkout", {**conv.context, "note": t(error.message)}, state="method")
         lines = [t("Total {total}", total=price(totals.total, turn))]
         if totals.shipping.amount:
             lines.append(t("incl. delivery {price}", price=price(totals.shipping, turn)))

@@ -44,8 +44,11 @@ def africastalking_hop() -> Response:
     if any(field not in form for field in REQUIRED_FIELDS):
         return _screen(UNREADABLE, 400)
     try:
-        return _screen(_hop(form["sessionId"], form["serviceCode"], form["phoneNumber"],
-                            form["text"]))
+        # A gateway retries a slow hop: the retry waits for the first answer, then finds its
+        # text already applied and gets the same screen, instead of applying it twice.
+        with services().sessions.lock(_session_key(form["sessionId"])):
+            return _screen(_hop(form["sessionId"], form["serviceCode"], form["phoneNumber"],
+                                form["text"]))
     except Exception:  # the shopper gets a polite screen, never a stack trace
         log.exception("USSD hop failed (session %s)", form.get("sessionId"))
         return _screen("END " + SORRY_BROKEN)
