@@ -1,6 +1,8 @@
 """``flask --app wsgi ussd``: a terminal phone for the running server."""
 from __future__ import annotations
 
+import logging
+
 import click
 import httpx
 
@@ -15,6 +17,7 @@ from commerce.demo import DEMO_USSD_CODE
 @click.option("--code", default=DEMO_USSD_CODE, show_default=True, help="USSD service code.")
 def ussd_command(url: str, phone: str, code: str) -> None:
     """Dial the server the way Africa's Talking does and show each screen."""
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # screens only, not request logs
     phone_ = UssdPhone(url, phone, code)
     click.echo(f"Dialling {code} from {phone} at {url} (Ctrl-D hangs up)\n")
     try:
