@@ -83,7 +83,6 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.extensions["duka.db"] = db
     app.extensions["duka.engine"] = engine
-    app.extensions["duka.jobs"] = jobs
     channels.context.init_app(app, channels.context.ChannelServices(
         db, jobs, sessions, sms, ratelimit=ratelimit, ussd_hops_per_minute=hops_per_minute))
     admin.context.init_app(app, admin.context.AdminServices(db, app.config["DATABASE_URL"], redis))

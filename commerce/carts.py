@@ -40,10 +40,6 @@ class CartView:
         return sum(line.quantity for line in self.lines)
 
     @property
-    def total(self) -> Money:  # before shipping and discounts: see checkout.compute_totals
-        return self.subtotal
-
-    @property
     def weight_grams(self) -> int:
         return sum(line.weight_grams * line.quantity for line in self.lines)
 

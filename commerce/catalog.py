@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from commerce import db
 from commerce.errors import DomainError, NotFound
 from commerce.models import (
     Category, Collection, CollectionProduct, Product, ProductImage, Store, Variant,
@@ -92,17 +93,13 @@ class VariantInput:
 
 @contextmanager
 def committing(session: Session) -> Iterator[None]:
-    """Commit what the block changed, or roll all of it back if anything in it failed."""
+    """``commerce.db.committing``; a unique constraint that lost a race becomes a conflict."""
     try:
-        yield
-        session.commit()
+        with db.committing(session):
+            yield
     except IntegrityError as error:  # a unique constraint lost a race with another request
-        session.rollback()
         raise CatalogConflict("The catalog changed at the same moment; please try again.") \
             from error
-    except BaseException:
-        session.rollback()
-        raise
 
 
 # -- reading what a shopper may buy ---------------------------------------------------------------

@@ -1,6 +1,8 @@
 """Database plumbing: the declarative base, engines and session factories."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -44,6 +46,20 @@ class UtcDateTime(TypeDecorator):
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=timezone.utc)
         return value
+
+
+@contextmanager
+def committing(session) -> Iterator[None]:
+    """Commit what the block changed, or roll all of it back if anything in it failed.
+
+    The shape of every ``do_*`` service: a refusal (``DomainError``) changes nothing.
+    """
+    try:
+        yield
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
 
 
 def normalise_url(url: str) -> str:

@@ -15,6 +15,7 @@ from commerce import events, inventory, order_flow
 from commerce.catalog import get_variant
 from commerce.checkout import PAYMENT_METHODS, next_order_number, tax_for
 from commerce.customers import get_or_create_customer
+from commerce.db import committing
 from commerce.errors import DomainError, InvalidQuantity, NotFound, OutOfStock
 from commerce.models import Location, Order, OrderLine, OrderStatusChange, Stock, StockMovement
 from commerce.models import Store, Variant
@@ -67,7 +68,7 @@ def do_create_draft_order(session: Session, store: Store, phone: str, lines: dic
         raise InvalidNote("Please keep the note to 500 characters.")
     chosen = check_draft_lines(session, store, lines)
     customer = get_or_create_customer(session, store, phone_e164)  # commits a new customer
-    try:
+    with committing(session):
         subtotal = sum(variant.price * quantity for variant, quantity in chosen)
         tax = tax_for(store, subtotal)
         order = Order(
@@ -85,10 +86,6 @@ def do_create_draft_order(session: Session, store: Store, phone: str, lines: dic
         session.add(OrderStatusChange(store_id=store.id, order_id=order.id, from_status=None,
                                       to_status="draft", actor=actor[:80],
                                       reason="draft created"))
-        session.commit()
-    except DomainError:
-        session.rollback()
-        raise
     return order
 
 
@@ -97,7 +94,7 @@ def do_send_draft(session: Session, store: Store, order_id: int, actor: str = "s
 
     A channel's handler sends the message. Sending again records the event again (a resend).
     """
-    try:
+    with committing(session):
         order = order_flow.lock_order(session, store.id, order_id)
         if order.status != "draft":
             raise NotADraft(f"Order #{order.number} is "
@@ -106,10 +103,6 @@ def do_send_draft(session: Session, store: Store, order_id: int, actor: str = "s
         events.record(session, store.id, events.DRAFT_ORDER_SENT,
                       {"order_id": order.id, "draft_token": order.draft_token,
                        "phone": order.customer.phone})
-        session.commit()
-    except DomainError:
-        session.rollback()
-        raise
     return order
 
 
@@ -121,7 +114,7 @@ def do_complete_draft(session: Session, store: Store, draft_token: str,
     Completing an already completed draft returns that order unchanged. Raises ``NotFound``,
     ``OutOfStock`` or ``InvalidTransition`` (a cancelled draft), changing nothing.
     """
-    try:
+    with committing(session):
         if payment_method not in PAYMENT_METHODS:
             raise NotFound(f"Payment method {payment_method!r} is not offered.")
         order_id = session.scalar(select(Order.id).where(
@@ -136,10 +129,6 @@ def do_complete_draft(session: Session, store: Store, draft_token: str,
         _take_stock(session, store, order)
         order.payment_method = payment_method
         order_flow.transition(session, store, order, "place", "customer", "draft completed")
-        session.commit()
-    except DomainError:
-        session.rollback()
-        raise
     return order
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from commerce import events, order_flow
+from commerce.db import committing
 from commerce.errors import DomainError, InvalidQuantity, NotFound
 from commerce.models import Fulfilment, FulfilmentLine, Order, OrderLine, Store
 
@@ -95,7 +96,7 @@ def do_fulfil(session: Session, store: Store, order_id: int,
     Once every unit is sent the order moves to ``shipped`` (or ``ready_for_pickup``); a first
     partial shipment of a paid order moves it to ``processing``.
     """
-    try:
+    with committing(session):
         order = order_flow.lock_order(session, store.id, order_id)
         if order.status not in FULFILLABLE:
             raise CannotFulfil(f"Order #{order.number} is "
@@ -126,10 +127,6 @@ def do_fulfil(session: Session, store: Store, order_id: int,
         events.record(session, store.id, events.ORDER_FULFILLED,
                       {"order_id": order.id, "number": order.number,
                        "fulfilment_id": fulfilment.id})
-        session.commit()
-    except DomainError:
-        session.rollback()
-        raise
     return fulfilment
 
 
@@ -140,7 +137,7 @@ def do_mark_delivered(session: Session, store: Store, order_id: int,
     When everything has been sent and has arrived, the order moves to ``delivered``. Marking a
     delivered shipment again changes nothing.
     """
-    try:
+    with committing(session):
         order = order_flow.lock_order(session, store.id, order_id)
         query = select(Fulfilment).where(Fulfilment.store_id == store.id,
                                          Fulfilment.order_id == order.id)
@@ -161,8 +158,4 @@ def do_mark_delivered(session: Session, store: Store, order_id: int,
             order_flow.transition(session, store, order, "deliver", actor,
                                   "collected" if order.delivery_method == "pickup"
                                   else "delivered")
-        session.commit()
-    except DomainError:
-        session.rollback()
-        raise
     return order

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from transitions import Machine
 
 from commerce import events, inventory
+from commerce.db import committing
 from commerce.errors import DomainError, NotFound
 from commerce.models import Order, OrderLine, OrderStatusChange, Store
 
@@ -227,14 +228,10 @@ def do_transition_order(session: Session, store: Store, order_id: int, trigger: 
 
     Raises ``InvalidTransition`` (changing nothing) for a move the order cannot make now.
     """
-    try:
+    with committing(session):
         order = lock_order(session, store.id, order_id)
         if trigger in DEDICATED_ACTION:
             raise InvalidTransition(f"To move order #{order.number} on, "
                                     f"{DEDICATED_ACTION[trigger]}.")
         transition(session, store, order, trigger, actor, check_reason(reason))
-        session.commit()
-    except DomainError:
-        session.rollback()
-        raise
     return order

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from commerce import events, order_flow
 from commerce.checkout import PAYMENT_METHODS
+from commerce.db import committing
 from commerce.errors import DomainError
 from commerce.models import Order, Payment, Refund, Store
 from commerce.money import InvalidAmount, Money
@@ -156,7 +157,7 @@ def do_record_payment(session: Session, store: Store, order_id: int, method: str
     and changes nothing. Raises ``InvalidAmount``, ``CurrencyMismatch``, ``InvalidPayment``,
     ``OrderNotPayable``, ``ReferenceInUse`` or ``NotFound``, changing nothing.
     """
-    try:
+    with committing(session):
         reference = check_payment_details(method, reference, status)
         order = order_flow.lock_order(session, store.id, order_id)
         amount = check_amount(order, amount)
@@ -180,8 +181,4 @@ def do_record_payment(session: Session, store: Store, order_id: int, method: str
                 payment = _repeat(session, store, order, existing, status, actor)
             else:
                 _after_settling(session, store, order, payment, actor)
-        session.commit()
-    except DomainError:
-        session.rollback()
-        raise
     return payment

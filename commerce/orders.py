@@ -15,14 +15,6 @@ def get_order(session: Session, store_id: int, order_id: int) -> Order:
     return order
 
 
-def get_order_by_number(session: Session, store_id: int, number: int) -> Order:
-    order = session.scalar(select(Order).where(Order.number == number,
-                                               Order.store_id == store_id))
-    if order is None:
-        raise NotFound(f"No order #{number}.")
-    return order
-
-
 PAYMENT_LINES = {"cod": "Pay cash on delivery."}
 
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from commerce import events, inventory, order_flow
+from commerce.db import committing
 from commerce.errors import DomainError, InvalidQuantity, NotFound
 from commerce.models import Order, Refund, RefundLine, Store
 from commerce.order_payments import (
     check_amount, paid_total, refresh_financial_status, refunded_total,
 )
 
-# Not yet in commerce.events, where it belongs.
 
 
 class RefundExceedsPayment(DomainError):
@@ -70,7 +70,7 @@ def do_refund(session: Session, store: Store, order_id: int, amount, lines=None,
     ``ReturnExceedsSent``, ``InvalidAmount``, ``CurrencyMismatch``, ``InvalidQuantity`` or
     ``NotFound``, changing nothing.
     """
-    try:
+    with committing(session):
         reason = order_flow.check_reason(reason)
         order = order_flow.lock_order(session, store.id, order_id)
         amount = check_refund_amount(session, store, order, amount)
@@ -97,10 +97,6 @@ def do_refund(session: Session, store: Store, order_id: int, amount, lines=None,
         events.record(session, store.id, events.ORDER_REFUNDED,
                       {"order_id": order.id, "number": order.number, "refund_id": refund.id,
                        "amount": amount})
-        session.commit()
-    except DomainError:
-        session.rollback()
-        raise
     return refund
 
 
