@@ -12,6 +12,7 @@ from sqlalchemy import event
 
 import admin.context
 import channels.context
+import payments.context
 from admin import cli as admin_cli
 from admin.health import bp as health_bp
 from admin.scheduler import relay_events
@@ -24,12 +25,20 @@ from channels.ussd import bp as ussd_bp
 from commerce import events
 from commerce.db import make_engine, make_session_factory
 from commerce.jobs import InlineJobs, RqJobs
+from payments import jobs as payment_jobs
+from payments.mpesa_simulator import bp as simulated_mpesa_bp
+from payments.registry import load_providers
+from payments.secrets import SecretBox
+from payments.tokens import InProcessTokens, RedisTokens
+from payments.views import bp as payments_bp
 
 log = logging.getLogger("duka")
 
 SETTINGS = (
     "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "AT_USERNAME", "AT_API_KEY", "AT_BASE_URL",
     "AT_SENDER_ID", "JOB_RETRY_INTERVALS", "USSD_HOPS_PER_MINUTE",
+    "DUKA_ENCRYPTION_KEY", "PUBLIC_BASE_URL", "PAYMENT_HTTP_TIMEOUT",
+    "MPESA_BASE_URL", "MOMO_BASE_URL", "PAYSTACK_BASE_URL", "FLUTTERWAVE_BASE_URL",
 )
 
 
@@ -86,6 +95,15 @@ def create_app(config: dict | None = None) -> Flask:
     channels.context.init_app(app, channels.context.ChannelServices(
         db, jobs, sessions, sms, ratelimit=ratelimit, ussd_hops_per_minute=hops_per_minute))
     admin.context.init_app(app, admin.context.AdminServices(db, app.config["DATABASE_URL"], redis))
+    load_providers()
+    payments.context.init_app(app, payments.context.PaymentServices(
+        db, jobs, SecretBox(app.config.get("DUKA_ENCRYPTION_KEY")),
+        public_url=app.config.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+        base_urls={name: app.config[f"{name.upper()}_BASE_URL"]
+                   for name in payments.context.DEFAULT_BASE_URLS
+                   if app.config.get(f"{name.upper()}_BASE_URL")},
+        tokens=RedisTokens(redis) if redis is not None else InProcessTokens(),
+        timeout=float(app.config.get("PAYMENT_HTTP_TIMEOUT", 10))))
 
     # Events recorded in a transaction are relayed by a job once that transaction commits.
     @event.listens_for(db, "after_commit")
@@ -97,9 +115,15 @@ def create_app(config: dict | None = None) -> Flask:
                 log.exception("could not queue the event relay")
 
     events.subscribe(events.ORDER_PLACED, notifications.on_order_placed)
+    events.subscribe(events.PAYMENT_REQUESTED, payment_jobs.on_payment_requested)
+    events.subscribe(events.PAYMENT_COMPLETED, notifications.on_payment_completed)
+    events.subscribe(events.PAYMENT_FAILED, notifications.on_payment_failed)
+    events.subscribe(events.PAYMENT_ACTION_REQUIRED, notifications.on_payment_link)
 
     app.register_blueprint(health_bp)
     app.register_blueprint(ussd_bp)
+    app.register_blueprint(payments_bp)
+    app.register_blueprint(simulated_mpesa_bp)  # answers only on a demo server
     for command in (*admin_cli.COMMANDS, ussd_command):
         app.cli.add_command(command)
     return app

@@ -13,6 +13,7 @@ from flask import Flask
 
 from admin.context import services
 from commerce import carts, events, inventory
+from payments.jobs import reconcile_payments
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ def detect_abandoned_carts() -> None:
 SCHEDULE = (
     (release_expired_reservations, 60),
     (detect_abandoned_carts, 300),
+    (reconcile_payments, 60),  # asks providers about open payments, expires the stale
     (relay_events, 60),  # catches events whose after-commit kick was lost
 )
 

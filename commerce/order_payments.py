@@ -23,7 +23,7 @@ from commerce.errors import DomainError
 from commerce.models import Order, Payment, Refund, Store
 from commerce.money import InvalidAmount, Money
 
-PAYMENT_STATUSES = ("pending", "succeeded", "failed")
+PAYMENT_STATUSES = ("pending", "succeeded", "failed")  # what a merchant may record by hand
 
 
 class CurrencyMismatch(DomainError):
@@ -82,9 +82,12 @@ def paid_total(session: Session, store_id: int, order_id: int) -> int:
 
 
 def refunded_total(session: Session, store_id: int, order_id: int) -> int:
+    """Minor units given back or on their way back; a refund the provider refused counts for
+    nothing (a pending one counts, so two refunds can never together exceed the payment)."""
     return int(session.scalar(
         select(func.coalesce(func.sum(Refund.amount), 0))
-        .where(Refund.store_id == store_id, Refund.order_id == order_id)))
+        .where(Refund.store_id == store_id, Refund.order_id == order_id,
+               Refund.status != "failed")))
 
 
 def financial_status_for(total: int, paid: int, refunded: int) -> str:

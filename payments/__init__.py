@@ -1,3 +1,3 @@
-"""Payment providers (M-Pesa, MTN MoMo, Paystack, Flutterwave) arrive here; today an order is
-paid by cash on delivery, which needs no provider (``commerce.orders.PAYMENT_METHODS``).
-"""
+"""Taking money: one module per provider behind one protocol (``payments.base``), the payment
+state machine (``state``), exactly-once callbacks (``service``, ``views``), reconciliation
+(``jobs``) and refunds. Imports ``commerce`` only."""

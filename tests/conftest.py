@@ -17,6 +17,7 @@ from wsgi import create_app
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
+TEST_ENCRYPTION_KEY = "Jm4hYlI5sEPgRgMUiZ2b7Ihxa3wXo6c1xqpTnSDJKUE="  # Fernet; tests only
 
 
 def pytest_report_header(config):
@@ -58,6 +59,7 @@ def make_app(database_url, fake_at):
             "TESTING": True, "DATABASE_URL": database_url, "REDIS_URL": TEST_REDIS_URL,
             "AT_USERNAME": fake_at.username, "AT_API_KEY": fake_at.api_key,
             "AT_BASE_URL": fake_at.url, "JOB_RETRY_INTERVALS": "0", "SECRET_KEY": "test",
+            "DUKA_ENCRYPTION_KEY": TEST_ENCRYPTION_KEY,
             **overrides,
         }
         app = create_app(config)

@@ -6,6 +6,7 @@ from commerce.models.catalog import (  # noqa: F401
 from commerce.models.customers import Address, Customer  # noqa: F401
 from commerce.models.events import OutboxEvent  # noqa: F401
 from commerce.models.inventory import Location, Reservation, Stock, StockMovement  # noqa: F401
+from commerce.models.payments import PaymentCallback, PaymentGateway  # noqa: F401
 from commerce.models.orders import (  # noqa: F401
     Fulfilment, FulfilmentLine, Order, OrderLine, OrderStatusChange, Payment, Refund, RefundLine,
 )

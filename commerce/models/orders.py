@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from commerce.db import Base, UtcDateTime, utcnow
@@ -93,12 +93,21 @@ class OrderStatusChange(Base):
 
 
 class Payment(Base):
-    """Money received (or expected) for an order. Providers fill these in (payments/)."""
+    """Money received (or asked for) for an order.
+
+    ``reference`` is the receipt a person reads (an M-Pesa receipt such as ``NLJ7RT61SV``);
+    ``provider_reference`` is the handle the provider's callbacks and status queries name (a
+    ``CheckoutRequestID``, MoMo ``X-Reference-Id``, Paystack ``reference``, Flutterwave
+    ``tx_ref``). Status moves ``created → pending → succeeded | failed | cancelled | expired``
+    (``payments.state``).
+    """
 
     __tablename__ = "payments"
     __table_args__ = (
         UniqueConstraint("store_id", "method", "reference"),  # a provider's receipt counts once
+        UniqueConstraint("method", "provider_reference"),  # a callback finds one payment
         CheckConstraint("amount > 0", name="amount_positive"),
+        Index("ix_payments_status_expires_at", "status", "expires_at"),  # the reconciler's scan
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -107,9 +116,21 @@ class Payment(Base):
     method: Mapped[str] = mapped_column(String(30))  # cod | mpesa | momo | paystack | ...
     amount: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
-    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|succeeded|failed
+    status: Mapped[str] = mapped_column(String(20), default="pending")
     reference: Mapped[str | None] = mapped_column(String(100))
+    provider_reference: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(20))  # E.164, who is asked to pay
+    failure_reason: Mapped[str] = mapped_column(String(200), default="")  # in plain words
+    redirect_url: Mapped[str | None] = mapped_column(String(500))  # a card checkout page
+    simulated: Mapped[bool] = mapped_column(default=False)  # the demo's pretend M-Pesa
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=utcnow,
+                                                        onupdate=utcnow)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in ("created", "pending")
 
 
 class Fulfilment(Base):
@@ -140,13 +161,20 @@ class FulfilmentLine(Base):
 
 
 class Refund(Base):
+    """Money given back. ``payment_id`` is set when a provider pays it back (``payments``);
+    ``status`` is ``pending`` until the provider confirms, ``failed`` if it refuses (a failed
+    refund counts for nothing)."""
+
     __tablename__ = "refunds"
     __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), index=True)
     amount: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="succeeded")
+    provider_reference: Mapped[str | None] = mapped_column(String(100))
     reason: Mapped[str] = mapped_column(String(300), default="")
     restock: Mapped[bool] = mapped_column(default=False)
     actor: Mapped[str] = mapped_column(String(80), default="system")

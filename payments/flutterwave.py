@@ -1,0 +1,16 @@
+"""Card (Flutterwave) — being written (issue 5)."""
+from __future__ import annotations
+
+from payments.registry import register
+
+
+class Flutterwave:
+    name = "flutterwave"
+    label = "Card (Flutterwave)"
+    signed = True
+    pending_minutes = 5
+    settings_fields: tuple[str, ...] = ()
+    secret_fields: tuple[str, ...] = ()
+
+
+provider = register(Flutterwave())

@@ -1,0 +1,54 @@
+"""Calling providers over ``httpx``: explicit timeouts, a few quick retries for reads.
+
+Every failure to get an answer (timeout, connection refused, 5xx) becomes
+``ProviderUnavailable``; a 4xx is the provider's refusal and is left to the provider module to
+read. Only idempotent calls (token, status query) are retried here; asking for money again is
+left to the job queue's retry, so a slow provider is never asked twice within one call.
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+import httpx
+
+from payments.base import ProviderUnavailable
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+
+def make_client(base_url: str, timeout: float | httpx.Timeout = DEFAULT_TIMEOUT) -> httpx.Client:
+    return httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout,
+                        headers={"User-Agent": "Duka/1 (+payments)"})
+
+
+def send(client: httpx.Client, method: str, url: str, *, retries: int = 0,
+         backoff: float = 0.5, **kwargs) -> httpx.Response:
+    """``client.request`` that raises ``ProviderUnavailable`` for timeouts, network errors
+    and 5xx, after ``retries`` more tries spaced ``backoff``, ``2*backoff``, ... seconds."""
+    for attempt in range(retries + 1):
+        try:
+            response = client.request(method, url, **kwargs)
+        except httpx.TimeoutException as error:
+            problem = f"{method} {url} timed out ({error.__class__.__name__})"
+        except httpx.TransportError as error:
+            problem = f"{method} {url} failed: {error}"
+        else:
+            if response.status_code < 500:
+                return response
+            problem = f"{method} {url} answered {response.status_code}: {response.text[:200]}"
+        log.warning("payment provider: %s (try %d of %d)", problem, attempt + 1, retries + 1)
+        if attempt < retries:
+            time.sleep(backoff * 2 ** attempt)
+    raise ProviderUnavailable(problem)
+
+
+def json_of(response: httpx.Response) -> dict:
+    """The response's JSON object, or ``{}`` when it has none (providers' error pages)."""
+    try:
+        data = response.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}

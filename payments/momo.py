@@ -1,0 +1,16 @@
+"""MTN MoMo — being written (issue 5)."""
+from __future__ import annotations
+
+from payments.registry import register
+
+
+class MtnMomo:
+    name = "momo"
+    label = "MTN MoMo"
+    signed = False
+    pending_minutes = 5
+    settings_fields: tuple[str, ...] = ()
+    secret_fields: tuple[str, ...] = ()
+
+
+provider = register(MtnMomo())
