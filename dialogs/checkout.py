@@ -5,10 +5,8 @@ from commerce import carts, checkout, customers, shipping
 from commerce.errors import DomainError
 from commerce.promotions import DiscountRefused
 from dialogs.base import Choice, Conversation, Dialog, Goto, Reply, Turn
-from dialogs.text import N_, pick_from_list, price, with_note
-
-PAYMENT_LABELS = {"cod": N_("Pay cash on delivery")}
-PICKUP_PAYMENT_LABELS = {"cod": N_("Pay cash at pickup")}
+from dialogs.pay import chosen_method, pay_choices, place_and_pay, placed_reply  # noqa: F401
+from dialogs.text import pick_from_list, price, with_note
 
 
 class CheckoutDialog(Dialog):
@@ -112,25 +110,17 @@ class CheckoutDialog(Dialog):
         if totals.discount.amount:
             lines.append(t("after {code} -{price}", code=cart.discount_code,
                            price=price(totals.discount, turn)))
-        labels = PICKUP_PAYMENT_LABELS if cart.delivery_method == "pickup" else PAYMENT_LABELS
-        choices = [Choice(f"pay:{method}", t(labels.get(method, method)))
-                   for method in checkout.payment_methods_for(turn.store)]
+        choices = pay_choices(turn, pickup=cart.delivery_method == "pickup")
         choices.append(Choice("code", t("Discount code")))
         return Reply(with_note(note, "\n".join(lines)), tuple(choices))
 
     def on_summary(self, turn: Turn, conv: Conversation):
         if turn.choice == "code":
             return "enter_code"
-        method = (turn.choice or "").removeprefix("pay:")
-        if method not in checkout.payment_methods_for(turn.store):
+        method = chosen_method(turn)
+        if method is None:
             return self.reprompt(turn, conv, pick_from_list(turn))
-        try:
-            order = checkout.do_place_order(turn.db, turn.store, turn.customer.id,
-                                            cart_id=conv.context.get("cart_id"),
-                                            payment_method=method)
-        except DomainError as error:
-            return Goto("cart", {"note": turn.t(error.message)})
-        return placed_reply(turn, order)
+        return place_and_pay(turn, method, cart_id=conv.context.get("cart_id"))
 
     def show_discount(self, turn: Turn, conv: Conversation, note: str) -> Reply:
         return Reply(with_note(note, turn.t("Type your discount code:")))
@@ -142,12 +132,3 @@ class CheckoutDialog(Dialog):
             return self.reprompt(turn, conv, turn.t(error.message))
         return "applied"
 
-
-def placed_reply(turn: Turn, order) -> Reply:
-    total = price(order.total_money, turn)
-    if order.delivery_method == "pickup":
-        how = turn.t("Pay {total} cash when you collect.", total=total)
-    else:
-        how = turn.t("Pay {total} cash on delivery.", total=total)
-    return Reply(turn.t("Asante! Order #{number} is placed.", number=order.number) + " " + how
-                 + " " + turn.t("We will SMS you a receipt."), ends=True)

@@ -7,6 +7,7 @@ from dialogs.help import HelpDialog
 from dialogs.home import HomeDialog
 from dialogs.language import LanguageDialog
 from dialogs.orders import OrdersDialog
+from dialogs.pay import PayDialog
 from dialogs.search import SearchDialog
 
 conversation = ConversationRunner([
@@ -16,6 +17,7 @@ conversation = ConversationRunner([
     CartDialog(),
     CheckoutDialog(),
     OrdersDialog(),
+    PayDialog(),
     LanguageDialog(),
     HelpDialog(),
 ])

@@ -1,0 +1,118 @@
+"""Paying: placing an order with the chosen way to pay, and paying an unpaid order later.
+
+A mobile-money payment is asked for after the reply: the USSD session ends first (a phone in
+a USSD session cannot show the M-Pesa PIN prompt), then a job asks the provider.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from commerce import checkout
+from commerce.errors import DomainError
+from commerce.models import Order, Payment
+from dialogs.base import Choice, Conversation, Dialog, Goto, Reply, Turn
+from dialogs.text import N_, pick_from_list, price, with_note
+from payments import service as payments
+from payments.context import simulation_allowed
+from payments.gateways import offered_methods
+
+PAY_LABELS = {
+    "mpesa": N_("Pay with M-Pesa"), "momo": N_("Pay with MTN MoMo"),
+    "paystack": N_("Pay by card (link by SMS)"), "flutterwave": N_("Pay by card (link by SMS)"),
+    "cod": N_("Pay cash on delivery"),
+}
+PICKUP_PAY_LABELS = {**PAY_LABELS, "cod": N_("Pay cash at pickup")}
+PROMPTED = {"mpesa": "M-Pesa", "momo": "MTN MoMo"}  # these ask for a PIN on the phone
+
+
+def offered(turn: Turn) -> tuple[str, ...]:
+    return offered_methods(turn.db, turn.store, simulation_allowed())
+
+
+def pay_choices(turn: Turn, pickup: bool, online_only: bool = False) -> list[Choice]:
+    labels = PICKUP_PAY_LABELS if pickup else PAY_LABELS
+    return [Choice(f"pay:{method}", turn.t(labels.get(method, method)))
+            for method in offered(turn) if not (online_only and method == "cod")]
+
+
+def chosen_method(turn: Turn) -> str | None:
+    method = (turn.choice or "").removeprefix("pay:")
+    return method if turn.choice and method in offered(turn) else None
+
+
+def place_and_pay(turn: Turn, method: str, cart_id: int | None = None) -> Reply | Goto:
+    """Place the cart as an order paid by ``method`` and, for online methods, ask for it."""
+    try:
+        order = checkout.do_place_order(turn.db, turn.store, turn.customer.id,
+                                        cart_id=cart_id, payment_method=method)
+    except DomainError as error:
+        return Goto("cart", {"note": turn.t(error.message)})
+    return ask_for_payment(turn, order, method)
+
+
+def ask_for_payment(turn: Turn, order: Order, method: str) -> Reply:
+    if method == "cod":
+        return placed_reply(turn, order)
+    try:
+        payment = payments.do_request_payment(turn.db, turn.store, order.id, method,
+                                              phone=turn.customer.phone,
+                                              allow_simulated=simulation_allowed())
+    except DomainError as error:  # the order stands; they can pay from My orders
+        return Reply(turn.t("Order #{number} is placed.", number=order.number) + " "
+                     + turn.t(error.message), ends=True)
+    return placed_reply(turn, order, payment)
+
+
+def placed_reply(turn: Turn, order: Order, payment: Payment | None = None) -> Reply:
+    total = price(order.total_money, turn)
+    placed = turn.t("Asante! Order #{number} is placed.", number=order.number)
+    if payment is None:
+        if order.delivery_method == "pickup":
+            how = turn.t("Pay {total} cash when you collect.", total=total)
+        else:
+            how = turn.t("Pay {total} cash on delivery.", total=total)
+        return Reply(placed + " " + how + " " + turn.t("We will SMS you a receipt."), ends=True)
+    due = price(turn.store.money(payment.amount), turn)
+    if payment.method in PROMPTED:
+        how = turn.t("Enter your {wallet} PIN when asked, to pay {total}.",
+                     wallet=PROMPTED[payment.method], total=due)
+    else:
+        how = turn.t("We will SMS you a link to pay {total}.", total=due)
+    if payment.simulated:
+        how += " " + turn.t("(SIMULATED: no real money)")
+    return Reply(placed + " " + how, ends=True)
+
+
+class PayDialog(Dialog):
+    """Pay an order that is still awaiting payment. Context: ``order_id``."""
+
+    name = "pay"
+    parent = "orders"
+    states = ["method"]
+    initial = "method"
+
+    def _order(self, turn: Turn, conv: Conversation) -> Order | None:
+        return turn.db.scalar(select(Order).where(
+            Order.id == conv.context.get("order_id"), Order.store_id == turn.store.id,
+            Order.customer_id == turn.customer.id))
+
+    def show_method(self, turn: Turn, conv: Conversation, note: str) -> Reply:
+        order = self._order(turn, conv)
+        if order is None or order.financial_status != "pending" or order.status in (
+                "cancelled", "draft"):
+            return Goto("orders")
+        choices = pay_choices(turn, pickup=order.delivery_method == "pickup", online_only=True)
+        if not choices:
+            return Reply(with_note(note, turn.t("Pay {total} cash when your order arrives.",
+                                                total=price(order.total_money, turn))))
+        return Reply(with_note(note, turn.t("Pay {total} for order #{number}:",
+                                            total=price(order.total_money, turn),
+                                            number=order.number)), tuple(choices))
+
+    def on_method(self, turn: Turn, conv: Conversation):
+        order, method = self._order(turn, conv), chosen_method(turn)
+        if order is None:
+            return Goto("orders")
+        if method is None or method == "cod":
+            return self.reprompt(turn, conv, pick_from_list(turn))
+        return ask_for_payment(turn, order, method)
