@@ -60,6 +60,11 @@ def ask_for_payment(turn: Turn, order: Order, method: str) -> Reply:
     except DomainError as error:  # the order stands; they can pay from My orders
         return Reply(turn.t("Order #{number} is placed.", number=order.number) + " "
                      + turn.t(error.message), ends=True)
+    turn.db.refresh(payment)  # without a job queue the provider was asked already
+    if payment.status in ("failed", "cancelled", "expired"):
+        return Reply(turn.t("Order #{number} is placed.", number=order.number) + " "
+                     + (payment.failure_reason or turn.t("The payment did not go through."))
+                     + " " + turn.t("To pay, choose My orders."), ends=True)
     return placed_reply(turn, order, payment)
 
 

@@ -311,3 +311,20 @@ def test_four_taps_on_pay_at_once_open_one_payment(app, db, store, shoppay):
         session, session.get(type(store), store.id), order.id, "shoppay").id)
     assert len(set(results)) == 1
     assert len(db.scalars(select(Payment).where(Payment.order_id == order.id)).all()) == 1
+
+
+def test_cash_on_delivery_is_marked_paid_by_the_merchant_once(app, db, store):
+    from commerce.errors import NotFound
+    from payments.cod import do_mark_cash_received
+
+    order = place_order(db, store, payment_method="cod", how="delivery")
+    first = do_mark_cash_received(db, store, order.id, actor="rider:Otieno")
+    again = do_mark_cash_received(db, store, order.id)
+    assert first.id == again.id
+    assert (first.amount, first.reference, first.status) == (44000, "cash-1001", SUCCEEDED)
+    assert fresh(db, order.id).financial_status == "paid"
+    mobile = place_order(db, store, payment_method="mpesa", phone="+254733000222")
+    with pytest.raises(service.OrderNotPayable):
+        do_mark_cash_received(db, store, mobile.id)
+    with pytest.raises(NotFound):
+        do_mark_cash_received(db, store, 999999)
