@@ -1,6 +1,8 @@
 """Flask CLI commands: ``db upgrade``, ``seed-demo``, ``demo``, ``worker``."""
 from __future__ import annotations
 
+import os
+
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
@@ -9,7 +11,9 @@ from werkzeug.serving import run_simple
 from admin import scheduler
 from admin.context import services
 from commerce.db import upgrade_database
-from commerce.demo import DEMO_USSD_CODE, seed_demo_store
+from commerce.demo import DEMO_USSD_CODE, demo_store, seed_demo_store
+from payments import context as payments_context
+from payments.demo import DemoPaymentsError, configure_demo_payments
 
 db_group = AppGroup("db", help="Database schema (Alembic migrations).")
 
@@ -45,6 +49,14 @@ def demo_command(host: str, port: int) -> None:
     upgrade_database(services().database_url)
     _seed()
     url = f"http://{host}:{port}"
+    payments = payments_context.services()
+    if not current_app.config.get("PUBLIC_BASE_URL"):  # the simulator calls back here
+        payments.public_url = f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}"
+    with services().db() as session:
+        try:
+            paying = configure_demo_payments(session, demo_store(session), payments, os.environ)
+        except DemoPaymentsError as problem:
+            raise click.ClickException(str(problem)) from problem
     click.echo(f"""
 Duka is serving the demo shop at {url}
   Try it from another terminal, as a shopper on a feature phone:
@@ -54,6 +66,7 @@ Duka is serving the demo shop at {url}
            -d networkCode=63902 -d text= {url}/channels/ussd/africastalking
   Health: {url}/healthz   Readiness: {url}/readyz
   SMS receipts are written to this log unless AT_USERNAME and AT_API_KEY are set.
+  {paying}
 """)
     if services().redis is None:
         scheduler.start_in_process(current_app._get_current_object())

@@ -22,15 +22,8 @@ from commerce.money import Money
 
 log = logging.getLogger(__name__)
 
+# Which of these a store offers is up to its payment gateways (``payments.gateways``).
 PAYMENT_METHODS = ("cod", "mpesa", "momo", "paystack", "flutterwave")
-
-
-def payment_methods_for(store: Store) -> tuple[str, ...]:
-    """The ways this store takes payment, in the order to offer them.
-
-    Cash on delivery until the payment providers arrive with per-store credentials.
-    """
-    return ("cod",)
 
 
 class PriceChanged(DomainError):

@@ -5,7 +5,7 @@ from commerce import carts, checkout, customers, shipping
 from commerce.errors import DomainError
 from commerce.promotions import DiscountRefused
 from dialogs.base import Choice, Conversation, Dialog, Goto, Reply, Turn
-from dialogs.pay import chosen_method, pay_choices, place_and_pay, placed_reply  # noqa: F401
+from dialogs.pay import chosen_method, pay_choices, place_and_pay
 from dialogs.text import pick_from_list, price, with_note
 
 

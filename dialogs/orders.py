@@ -7,7 +7,7 @@ from commerce import carts, checkout, shipping
 from commerce.errors import DomainError
 from commerce.models import Fulfilment, Order
 from dialogs.base import Choice, Conversation, Dialog, Goto, Reply, Turn
-from dialogs.checkout import placed_reply
+from dialogs.pay import METHOD_NAMES, ask_for_payment, offered
 from dialogs.text import N_, pick_from_list, price, with_note
 
 LATEST = 5
@@ -68,11 +68,25 @@ class OrdersDialog(Dialog):
             rows.append(turn.t("Tracking {number}", number=tracking))
         items = ", ".join(f"{line.quantity}x {line.title}" for line in order.lines)
         rows.append(items if len(items) <= 60 else items[:57].rsplit(" ", 1)[0] + "..")
-        return Reply(with_note(note, "\n".join(rows)),
-                     (Choice("again", turn.t("Order again, pay cash")),))
+        choices = []
+        if order.financial_status == "pending" and order.status == "pending_payment" and any(
+                method != "cod" for method in offered(turn)):
+            choices.append(Choice("pay", turn.t("Pay now")))
+        method = self._reorder_method(turn, order)
+        again = (turn.t("Order again, pay cash") if method == "cod" else
+                 turn.t("Order again, pay with {wallet}", wallet=METHOD_NAMES[method]))
+        choices.append(Choice("again", again))
+        return Reply(with_note(note, "\n".join(rows)), tuple(choices))
+
+    @staticmethod
+    def _reorder_method(turn: Turn, previous: Order) -> str:
+        """Pay as last time if the store still takes it; otherwise cash."""
+        return previous.payment_method if previous.payment_method in offered(turn) else "cod"
 
     def on_detail(self, turn: Turn, conv: Conversation):
         order = self._order(turn, conv)
+        if turn.choice == "pay" and order is not None:
+            return Goto("pay", {"order_id": order.id})
         if turn.choice != "again" or order is None:
             return self.reprompt(turn, conv, pick_from_list(turn))
         had_items = bool(carts.view_cart(turn.db, turn.store, turn.customer.id).lines)
@@ -88,7 +102,7 @@ class OrdersDialog(Dialog):
         return self._place_like(turn, order)
 
     def _place_like(self, turn: Turn, previous: Order):
-        """The same delivery (or pickup) as last time, paid the first way the store offers."""
+        """The same delivery (or pickup) and way of paying as last time."""
         try:
             if previous.delivery_method == "pickup" and previous.pickup_point_id:
                 checkout.do_choose_pickup(turn.db, turn.store, turn.customer.id,
@@ -99,9 +113,9 @@ class OrdersDialog(Dialog):
                                             previous.shipping_zone_id, previous.address_text,
                                             previous.address_landmark)
             checkout.do_start_checkout(turn.db, turn.store, turn.customer.id)
-            order = checkout.do_place_order(
-                turn.db, turn.store, turn.customer.id,
-                payment_method=checkout.payment_methods_for(turn.store)[0])
+            method = self._reorder_method(turn, previous)
+            order = checkout.do_place_order(turn.db, turn.store, turn.customer.id,
+                                            payment_method=method)
         except DomainError as error:
             return Goto("cart", {"note": turn.t(error.message)})
-        return placed_reply(turn, order)
+        return ask_for_payment(turn, order, method)

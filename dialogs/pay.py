@@ -22,7 +22,9 @@ PAY_LABELS = {
     "cod": N_("Pay cash on delivery"),
 }
 PICKUP_PAY_LABELS = {**PAY_LABELS, "cod": N_("Pay cash at pickup")}
-PROMPTED = {"mpesa": "M-Pesa", "momo": "MTN MoMo"}  # these ask for a PIN on the phone
+METHOD_NAMES = {"mpesa": "M-Pesa", "momo": "MTN MoMo", "paystack": "card",
+                "flutterwave": "card", "cod": "cash"}
+PROMPTED = ("mpesa", "momo")  # these ask for a PIN on the phone
 
 
 def offered(turn: Turn) -> tuple[str, ...]:
@@ -80,7 +82,7 @@ def placed_reply(turn: Turn, order: Order, payment: Payment | None = None) -> Re
     due = price(turn.store.money(payment.amount), turn)
     if payment.method in PROMPTED:
         how = turn.t("Enter your {wallet} PIN when asked, to pay {total}.",
-                     wallet=PROMPTED[payment.method], total=due)
+                     wallet=METHOD_NAMES[payment.method], total=due)
     else:
         how = turn.t("We will SMS you a link to pay {total}.", total=due)
     if payment.simulated:
