@@ -26,6 +26,7 @@ from commerce import events
 from commerce.db import make_engine, make_session_factory
 from commerce.jobs import InlineJobs, RqJobs
 from payments import jobs as payment_jobs
+from payments.mpesa_c2b import bp as mpesa_c2b_bp
 from payments.mpesa_simulator import bp as simulated_mpesa_bp
 from payments.registry import load_providers
 from payments.secrets import SecretBox
@@ -123,6 +124,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(health_bp)
     app.register_blueprint(ussd_bp)
     app.register_blueprint(payments_bp)
+    app.register_blueprint(mpesa_c2b_bp)
     app.register_blueprint(simulated_mpesa_bp)  # answers only on a demo server
     for command in (*admin_cli.COMMANDS, ussd_command):
         app.cli.add_command(command)

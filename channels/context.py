@@ -10,6 +10,7 @@ from channels.ratelimit import InProcessRateLimiter, RateLimiter
 from channels.sessions import SessionStore
 from channels.sms import SmsSender
 from commerce.jobs import JobQueue
+from commerce.stores import ChannelRoutes
 
 KEY = "duka.channels"
 
@@ -23,6 +24,7 @@ class ChannelServices:
     ussd_session_ttl: int = 300  # AT drops a session after 180 s; keep it a little longer
     ratelimit: RateLimiter = field(default_factory=InProcessRateLimiter)
     ussd_hops_per_minute: int = 60  # per phone (setting USSD_HOPS_PER_MINUTE)
+    routes: ChannelRoutes = field(default_factory=ChannelRoutes)  # address -> store, cached
 
 
 def init_app(app: Flask, services: ChannelServices) -> None:

@@ -43,9 +43,14 @@ class RedisRateLimiter:
         self.clock = clock
 
     def hit(self, key: str, limit: int, window: int = 60) -> bool:
-        name = f"{self.prefix}{key}:{int(self.clock() // window)}"
         pipe = self.redis.pipeline()  # MULTI/EXEC: the counter never lives without its expiry
-        pipe.incr(name)
-        pipe.expire(name, window * 2)
+        self.queue_hit(pipe, key, window)
         count, _ = pipe.execute()
         return count <= limit
+
+    def queue_hit(self, pipe, key: str, window: int = 60) -> None:
+        """Queue one hit's two commands on ``pipe`` (the first result is the count), so a caller
+        can send them in the same round trip as its own commands."""
+        name = f"{self.prefix}{key}:{int(self.clock() // window)}"
+        pipe.incr(name)
+        pipe.expire(name, window * 2)

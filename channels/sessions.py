@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import ContextManager, Protocol
 
 
@@ -12,6 +12,7 @@ class SessionStore(Protocol):
     def get(self, key: str) -> dict | None: ...
     def set(self, key: str, value: dict, ttl: int) -> None: ...
     def delete(self, key: str) -> None: ...
+    def batch(self) -> ContextManager: ...
     def lock(self, key: str) -> ContextManager: ...
 
 
@@ -54,6 +55,9 @@ class InProcessSessions:
         with self._lock:
             self._data.pop(key, None)
 
+    def batch(self) -> ContextManager:
+        return nullcontext()  # nothing to gain: every call is already in process
+
     @contextmanager
     def lock(self, key: str):
         """One request at a time per session: a gateway's retry waits for the first answer."""
@@ -71,16 +75,41 @@ class RedisSessions:
     def __init__(self, redis, prefix: str = "duka:session:"):
         self.redis = redis
         self.prefix = prefix
+        self._batch = threading.local()  # the pipeline of this thread's batch(), if any
 
     def get(self, key: str) -> dict | None:
-        raw = self.redis.get(self.prefix + key)
+        return self.decode(self.redis.get(self.prefix + key))
+
+    def queue_get(self, pipe, key: str) -> None:
+        """Queue a ``get`` on ``pipe``; ``decode`` its result."""
+        pipe.get(self.prefix + key)
+
+    @staticmethod
+    def decode(raw: bytes | None) -> dict | None:
         return json.loads(raw) if raw is not None else None
 
     def set(self, key: str, value: dict, ttl: int) -> None:
-        self.redis.set(self.prefix + key, json.dumps(value), ex=ttl)
+        self._target().set(self.prefix + key, json.dumps(value), ex=ttl)
 
     def delete(self, key: str) -> None:
-        self.redis.delete(self.prefix + key)
+        self._target().delete(self.prefix + key)
+
+    def _target(self):
+        return getattr(self._batch, "pipe", None) or self.redis
+
+    @contextmanager
+    def batch(self):
+        """The ``set`` and ``delete`` calls made inside (by this thread) go to Redis together,
+        in one round trip at the end, and only if the block succeeds."""
+        if self._target() is not self.redis:  # already batching: the outer batch sends
+            yield
+            return
+        self._batch.pipe = self.redis.pipeline(transaction=False)
+        try:
+            yield
+            self._batch.pipe.execute()
+        finally:
+            self._batch.pipe = None
 
     @contextmanager
     def lock(self, key: str):

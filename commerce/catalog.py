@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -109,6 +109,23 @@ def _on_sale():
         Product.variants.any(Variant.active.is_(True)))
 
 
+# Built once: a shopper's every hop runs these, and building a statement costs more CPU than
+# sending it. Parameters by name, as bindparam() declares them.
+_ACTIVE_PRODUCT = select(Product).where(
+    Product.id == bindparam("id"), Product.store_id == bindparam("store_id"),
+    Product.active.is_(True))
+_ACTIVE_VARIANT = select(Variant).join(Product).where(
+    Variant.id == bindparam("id"), Variant.store_id == bindparam("store_id"),
+    Variant.active.is_(True), Product.active.is_(True))
+_ON_SALE_IN_CATEGORIES = _on_sale().where(
+    Product.store_id == bindparam("store_id"),
+    Product.category_id.in_(bindparam("ids", expanding=True))).order_by(Product.name, Product.id)
+_CATEGORY_PARENTS = select(Category.id, Category.parent_id).where(
+    Category.store_id == bindparam("store_id"))
+_CATEGORIES = select(Category).where(Category.store_id == bindparam("store_id")).order_by(
+    Category.position, Category.name, Category.id)
+
+
 def list_products(session: Session, store_id: int) -> list[Product]:
     """Active products with an active variant, in category then name order."""
     stmt = (
@@ -121,23 +138,14 @@ def list_products(session: Session, store_id: int) -> list[Product]:
 
 
 def get_product(session: Session, store_id: int, product_id: int) -> Product:
-    product = session.scalar(
-        select(Product).where(
-            Product.id == product_id, Product.store_id == store_id, Product.active.is_(True)
-        )
-    )
+    product = session.scalar(_ACTIVE_PRODUCT, {"id": product_id, "store_id": store_id})
     if product is None:
         raise NotFound("That product is not available.")
     return product
 
 
 def get_variant(session: Session, store_id: int, variant_id: int) -> Variant:
-    variant = session.scalar(
-        select(Variant).join(Product).where(
-            Variant.id == variant_id, Variant.store_id == store_id, Variant.active.is_(True),
-            Product.active.is_(True),
-        )
-    )
+    variant = session.scalar(_ACTIVE_VARIANT, {"id": variant_id, "store_id": store_id})
     if variant is None:
         raise NotFound("That product is not available.")
     return variant
@@ -516,8 +524,7 @@ def do_rename_category(session: Session, store: Store, category_id: int, name: s
 
 
 def _parents(session: Session, store_id: int) -> dict[int, int | None]:
-    return dict(session.execute(
-        select(Category.id, Category.parent_id).where(Category.store_id == store_id)).all())
+    return dict(session.execute(_CATEGORY_PARENTS, {"store_id": store_id}).all())
 
 
 def do_move_category(session: Session, store: Store, category_id: int,
@@ -558,9 +565,7 @@ def do_delete_category(session: Session, store: Store, category_id: int) -> None
 
 def category_tree(session: Session, store_id: int) -> list[dict]:
     """``[{"id", "name", "position", "children": [...]}, ...]`` in display order."""
-    categories = session.scalars(
-        select(Category).where(Category.store_id == store_id)
-        .order_by(Category.position, Category.name, Category.id)).all()
+    categories = session.scalars(_CATEGORIES, {"store_id": store_id}).all()
     children: dict[int | None, list[Category]] = defaultdict(list)
     for category in categories:
         children[category.parent_id].append(category)
@@ -572,9 +577,12 @@ def category_tree(session: Session, store_id: int) -> list[dict]:
     return [node(category) for category in children[None]]
 
 
-def _with_descendants(session: Session, store_id: int, category_id: int) -> set[int]:
+def _with_descendants(session: Session, store_id: int, category_id: int,
+                      parents: dict[int, int | None] | None = None) -> set[int]:
     children: dict[int | None, list[int]] = defaultdict(list)
-    for child, parent in _parents(session, store_id).items():
+    if parents is None:
+        parents = _parents(session, store_id)
+    for child, parent in parents.items():
         children[parent].append(child)
     found, waiting = set(), [category_id]
     while waiting:
@@ -588,12 +596,12 @@ def _with_descendants(session: Session, store_id: int, category_id: int) -> set[
 def products_in_category(session: Session, store_id: int, category_id: int,
                          include_descendants: bool = True) -> list[Product]:
     """What a shopper sees in a category (by default with its subcategories), by name."""
-    get_category(session, store_id, category_id)
-    ids = (_with_descendants(session, store_id, category_id) if include_descendants
+    parents = _parents(session, store_id)  # also tells whether the category is this store's
+    if category_id not in parents:
+        raise NotFound("No such category in this store.")
+    ids = (_with_descendants(session, store_id, category_id, parents) if include_descendants
            else {category_id})
-    return list(session.scalars(
-        _on_sale().where(Product.store_id == store_id, Product.category_id.in_(ids))
-        .order_by(Product.name, Product.id)))
+    return list(session.scalars(_ON_SALE_IN_CATEGORIES, {"store_id": store_id, "ids": list(ids)}))
 
 
 # -- collections ----------------------------------------------------------------------------------

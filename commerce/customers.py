@@ -2,9 +2,9 @@
 delivery addresses. Every lookup is scoped by the store: another store's ids are ``NotFound``."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from commerce import events
 from commerce.db import utcnow
@@ -33,9 +33,12 @@ def get_customer(session: Session, store: Store, customer_id: int) -> Customer:
     return customer
 
 
+_BY_PHONE = select(Customer).where(Customer.store_id == bindparam("store_id"),
+                                   Customer.phone == bindparam("phone"))  # built once: hot
+
+
 def find_customer_by_phone(session: Session, store: Store, phone_e164: str) -> Customer | None:
-    return session.scalar(select(Customer).where(Customer.store_id == store.id,
-                                                 Customer.phone == phone_e164))
+    return session.scalar(_BY_PHONE, {"store_id": store.id, "phone": phone_e164})
 
 
 def get_or_create_customer(session: Session, store: Store, phone_e164: str) -> Customer:
@@ -55,6 +58,19 @@ def get_or_create_customer(session: Session, store: Store, phone_e164: str) -> C
         session.rollback()
         customer = find_customer_by_phone(session, store, phone_e164)
     return customer
+
+
+def known_customer(session: Session, store: Store, customer_id: int, phone_e164: str,
+                   locale: str | None) -> Customer:
+    """A customer found earlier in the same conversation, in ``session`` without a query.
+
+    The channel keeps the id, phone and language between hops (the rest loads from the database
+    if read), so a hop need not look the customer up again. It is the caller's word that the
+    customer is this store's with this phone.
+    """
+    customer = Customer(id=customer_id, store_id=store.id, phone=phone_e164, locale=locale)
+    make_transient_to_detached(customer)  # as if loaded by a query: unset columns load on read
+    return session.merge(customer, load=False)
 
 
 # -- details ------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -10,9 +11,9 @@ from zoneinfo import ZoneInfo, available_timezones
 
 import phonenumbers
 from babel.numbers import UnknownCurrencyError, validate_currency
-from sqlalchemy import select
+from sqlalchemy import inspect as sa_inspect, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from commerce.errors import DomainError, InvalidPhoneNumber
 from commerce.models import ChannelAddress, Store
@@ -326,6 +327,84 @@ def find_store_by_ussd_code(session: Session, service_code: str) -> Store | None
     return _store_at(session, "ussd", normalise_service_code(service_code), "")
 
 
+def _address_in_use(session: Session, channel: str, address: str) -> bool:
+    return session.scalar(select(ChannelAddress.id).where(
+        ChannelAddress.channel == channel, ChannelAddress.address == address).limit(1)) is not None
+
+
+class _DirectRoutes:
+    """Every lookup asks the database."""
+
+    def store_at(self, session: Session, channel: str, address: str,
+                 selector: str) -> Store | None:
+        return _store_at(session, channel, address, selector)
+
+    def in_use(self, session: Session, channel: str, address: str) -> bool:
+        return _address_in_use(session, channel, address)
+
+
+_DIRECT = _DirectRoutes()
+ROUTES_TTL = 30  # seconds a merchant's change to an address or a store setting may go unseen
+
+
+class ChannelRoutes(_DirectRoutes):
+    """Which store a channel address leads to, and the store's row, remembered in process.
+
+    Every USSD hop needs its store, and merchants change addresses and store settings rarely, so
+    each process reads an address at most once per ``ttl`` seconds (``ROUTES_TTL``): a new or
+    removed address, or a store's changed settings (languages, tax, reservation time), is seen
+    within that long. Entries are keyed by the whole address (channel, address, selector), so one
+    store's entry never answers for another. A hop gets its own copy of the store, attached to
+    its session without a query (``Session.merge(load=False)``); the cached copy is never
+    changed, so requests share nothing they could write to.
+    """
+
+    MAX_ENTRIES = 10_000  # forgotten all at once beyond this: lookups are cheap to redo
+
+    def __init__(self, ttl: float = ROUTES_TTL, clock=time.monotonic):
+        self.ttl = ttl
+        self.clock = clock
+        self._entries: dict[tuple, tuple[float, object]] = {}
+
+    def _cached(self, key: tuple):
+        entry = self._entries.get(key)  # a dict read is atomic: no lock needed
+        if entry is not None and entry[0] > self.clock():
+            return entry
+        return None
+
+    def _keep(self, key: tuple, value) -> None:
+        if len(self._entries) >= self.MAX_ENTRIES:
+            self._entries = {}
+        self._entries[key] = (self.clock() + self.ttl, value)
+
+    def store_at(self, session: Session, channel: str, address: str,
+                 selector: str) -> Store | None:
+        key = (channel, address, selector)
+        entry = self._cached(key)
+        if entry is not None:
+            copy = entry[1]
+            return session.merge(copy, load=False) if copy is not None else None
+        store = _store_at(session, channel, address, selector)
+        self._keep(key, _detached_copy(store) if store is not None else None)
+        return store
+
+    def in_use(self, session: Session, channel: str, address: str) -> bool:
+        key = (channel, address)
+        entry = self._cached(key)
+        if entry is None:
+            entry = (0.0, _address_in_use(session, channel, address))
+            self._keep(key, entry[1])
+        return entry[1]
+
+
+def _detached_copy(store: Store) -> Store:
+    """A copy of ``store``'s row belonging to no session, as if just loaded and let go."""
+    copy = Store(**{column.key: getattr(store, column.key)
+                    for column in sa_inspect(Store).column_attrs})
+    make_transient_to_detached(copy)
+    return copy
+
+
 @dataclass(frozen=True)
 class UssdRoute:
     store: Store | None
@@ -334,22 +413,23 @@ class UssdRoute:
     shared: bool = False  # the code is shared: the first input was (or will be) the number
 
 
-def resolve_ussd(session: Session, service_code: str, inputs: list[str]) -> UssdRoute:
+def resolve_ussd(session: Session, service_code: str, inputs: list[str],
+                 routes: ChannelRoutes | None = None) -> UssdRoute:
     """Whose dialog a USSD hop is for. ``*384*500*45*2#`` arrives as ``*384*500#`` with inputs
     ``["45", "2"]``: on a shared code that is store 45's with ``["2"]`` left; on a dedicated code
-    every input is the store's. Unknown code, or unknown number on a shared one: no store."""
+    every input is the store's. Unknown code, or unknown number on a shared one: no store.
+    ``routes`` (a ``ChannelRoutes``) answers from its cache instead of the database."""
+    routes = routes or _DIRECT
     code = normalise_service_code(service_code)
     inputs = list(inputs)
-    store = _store_at(session, "ussd", code, "")
+    store = routes.store_at(session, "ussd", code, "")
     if store is not None:
         return UssdRoute(store, inputs)
     if inputs:
-        store = _store_at(session, "ussd", code, inputs[0].strip())
+        store = routes.store_at(session, "ussd", code, inputs[0].strip())
         if store is not None:
             return UssdRoute(store, inputs[1:], shared=True)
-    shared = session.scalar(select(ChannelAddress.id).where(
-        ChannelAddress.channel == "ussd", ChannelAddress.address == code).limit(1))
-    if shared is None:
+    if not routes.in_use(session, "ussd", code):
         return UssdRoute(None, inputs)
     return UssdRoute(None, inputs[1:], asks_store_number=not inputs, shared=True)
 

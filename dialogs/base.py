@@ -9,15 +9,43 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 from transitions import Machine
 
+from commerce import carts
+from commerce.carts import CartView
 from commerce.models import Customer, Store
 from dialogs.i18n import translate
 
 # Navigation every channel offers; a channel maps its own keys (USSD: 0 and 00) onto these.
 BACK = "nav:back"
 HOME = "nav:home"
+_MEMO = "dialogs.memo"  # Session.info key: see for_transaction
+
+
+def for_transaction(session: Session, key: tuple, load):
+    """``load()``, called once per database transaction of ``session`` for each ``key``.
+
+    Several screens of one hop read the same rows (the cart, a variant, its stock); within one
+    transaction the answer is the same, and every ``do_*`` service ends the transaction (commit
+    or rollback), after which the rows are read afresh.
+    """
+    memo = session.info.setdefault(_MEMO, {})
+    if key not in memo:
+        memo[key] = load()
+    return memo[key]
+
+
+def remember_for_transaction(session: Session, key: tuple, value) -> None:
+    session.info.setdefault(_MEMO, {})[key] = value
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget(session: Session, *_) -> None:
+    session.info.pop(_MEMO, None)  # the transaction that read them is over
 
 
 @dataclass(frozen=True)
@@ -52,6 +80,16 @@ class Turn:
     customer: Customer
     choice: str | None = None  # a Choice.id, BACK or HOME
     text: str = ""  # free text when no choice matched
+
+    def cart(self) -> CartView:
+        """The shopper's cart, read at most once per database transaction (a service that
+        changes it commits, so the next call reads it again)."""
+        return for_transaction(self.db, ("cart", self.store.id, self.customer.id),
+                               lambda: carts.view_cart(self.db, self.store, self.customer.id))
+
+    def cart_changed(self, view: CartView) -> None:
+        """``view`` is the cart as a service has just committed it."""
+        remember_for_transaction(self.db, ("cart", self.store.id, self.customer.id), view)
 
     @property
     def locale(self) -> str:

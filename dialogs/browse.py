@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from commerce import carts, catalog, inventory
 from commerce.errors import DomainError
-from dialogs.base import Choice, Conversation, Dialog, Goto, Reply, Turn
+from dialogs.base import (Choice, Conversation, Dialog, Goto, Reply, Turn, for_transaction,
+                          remember_for_transaction)
 from dialogs.text import pick_from_list, price, with_note
 
 
@@ -79,6 +80,9 @@ class BrowseDialog(Dialog):
         if not any(stock.values()):
             return self.reprompt(turn, conv, turn.t("Sorry, {name} is sold out.",
                                                     name=product.name))
+        for v in variants:  # the next screen (this hop) needs them again: read once
+            remember_for_transaction(turn.db, ("variant", turn.store.id, v.id), v)
+            remember_for_transaction(turn.db, ("stock", turn.store.id, v.id), stock[v.id])
         conv.context["product_id"] = product.id
         if len(variants) > 1:
             return "pick_product"
@@ -125,15 +129,21 @@ class BrowseDialog(Dialog):
         return "pick_size"
 
     # -- quantity ---------------------------------------------------------------------------------
+    def _variant(self, turn: Turn, variant_id: int):
+        return for_transaction(turn.db, ("variant", turn.store.id, variant_id),
+                               lambda: catalog.get_variant(turn.db, turn.store.id, variant_id))
+
     def _max_quantity(self, turn: Turn, variant_id: int) -> int:
-        available = inventory.available_quantity(turn.db, turn.store.id, variant_id)
-        in_cart = sum(line.quantity for line in carts.view_cart(
-            turn.db, turn.store, turn.customer.id).lines if line.variant_id == variant_id)
+        available = for_transaction(
+            turn.db, ("stock", turn.store.id, variant_id),
+            lambda: inventory.available_quantity(turn.db, turn.store.id, variant_id))
+        in_cart = sum(line.quantity for line in turn.cart().lines
+                      if line.variant_id == variant_id)
         return max(0, min(available, carts.MAX_LINE_QUANTITY) - in_cart)
 
     def show_quantity(self, turn: Turn, conv: Conversation, note: str) -> Reply:
         try:
-            variant = catalog.get_variant(turn.db, turn.store.id, conv.context["variant_id"])
+            variant = self._variant(turn, conv.context["variant_id"])
         except DomainError as error:
             return self._gone(turn, conv, error)
         most = self._max_quantity(turn, variant.id)
@@ -144,7 +154,7 @@ class BrowseDialog(Dialog):
     def on_quantity(self, turn: Turn, conv: Conversation):
         variant_id = conv.context["variant_id"]
         try:
-            catalog.get_variant(turn.db, turn.store.id, variant_id)
+            self._variant(turn, variant_id)
         except DomainError as error:
             return self._gone(turn, conv, error)
         most = self._max_quantity(turn, variant_id)
@@ -153,7 +163,8 @@ class BrowseDialog(Dialog):
             return self.reprompt(turn, conv, turn.t("Please enter a number from 1 to {most}.",
                                                     most=most))
         try:
-            carts.do_add_to_cart(turn.db, turn.store, turn.customer.id, variant_id, int(text))
+            turn.cart_changed(carts.do_add_to_cart(turn.db, turn.store, turn.customer.id,
+                                                   variant_id, int(text)))
         except DomainError as error:
             return self.reprompt(turn, conv, turn.t(error.message))
         return Goto("cart")

@@ -25,7 +25,7 @@ class CartDialog(Dialog):
 
     def show_view(self, turn: Turn, conv: Conversation, note: str) -> Reply:
         t = turn.t
-        cart = carts.view_cart(turn.db, turn.store, turn.customer.id)
+        cart = turn.cart()
         if not cart.lines:
             return Reply(with_note(note, t("Your cart is empty.")), (Choice("shop", t("Shop")),))
         rows = [f"{ln.quantity}x {ln.title} {price(ln.total, turn)}"
@@ -38,7 +38,7 @@ class CartDialog(Dialog):
                       Choice("edit", t("Change quantities"))))
 
     def on_view(self, turn: Turn, conv: Conversation):
-        cart = carts.view_cart(turn.db, turn.store, turn.customer.id)
+        cart = turn.cart()
         if turn.choice == "shop":
             return Goto("home")
         if turn.choice == "edit" and cart.lines:
@@ -52,20 +52,20 @@ class CartDialog(Dialog):
         return self.reprompt(turn, conv, pick_from_list(turn))
 
     def show_pick_line(self, turn: Turn, conv: Conversation, note: str) -> Reply:
-        cart = carts.view_cart(turn.db, turn.store, turn.customer.id)
+        cart = turn.cart()
         return Reply(with_note(note, turn.t("Change which item?")),
                      tuple(Choice(f"v:{ln.variant_id}", f"{ln.quantity}x {ln.title}")
                            for ln in cart.lines))
 
     def on_pick_line(self, turn: Turn, conv: Conversation):
-        cart = carts.view_cart(turn.db, turn.store, turn.customer.id)
+        cart = turn.cart()
         if not any(turn.choice == f"v:{ln.variant_id}" for ln in cart.lines):
             return self.reprompt(turn, conv, pick_from_list(turn))
         conv.context["variant_id"] = int(turn.choice[2:])
         return "pick"
 
     def _line(self, turn: Turn, conv: Conversation):
-        cart = carts.view_cart(turn.db, turn.store, turn.customer.id)
+        cart = turn.cart()
         return next((ln for ln in cart.lines if ln.variant_id == conv.context["variant_id"]),
                     None)
 
@@ -81,8 +81,8 @@ class CartDialog(Dialog):
         if turn.choice == "change":
             return "change"
         if turn.choice == "remove":
-            carts.do_set_quantity(turn.db, turn.store, turn.customer.id,
-                                  conv.context["variant_id"], 0)
+            turn.cart_changed(carts.do_set_quantity(turn.db, turn.store, turn.customer.id,
+                                                    conv.context["variant_id"], 0))
             return "changed"
         return self.reprompt(turn, conv, pick_from_list(turn))
 
@@ -98,8 +98,8 @@ class CartDialog(Dialog):
             return self.reprompt(turn, conv, turn.t("Please enter a number from 1 to {most}.",
                                                     most=carts.MAX_LINE_QUANTITY))
         try:
-            carts.do_set_quantity(turn.db, turn.store, turn.customer.id,
-                                  conv.context["variant_id"], int(text))
+            turn.cart_changed(carts.do_set_quantity(turn.db, turn.store, turn.customer.id,
+                                                    conv.context["variant_id"], int(text)))
         except DomainError as error:
             return self.reprompt(turn, conv, turn.t(error.message))
         return "changed"

@@ -1,7 +1,7 @@
 """Home: the store's categories first (one hop to shopping), then search, cart, orders, more."""
 from __future__ import annotations
 
-from commerce import carts, catalog
+from commerce import catalog
 from dialogs.base import Choice, Conversation, Dialog, Goto, Reply, Turn
 from dialogs.text import pick_from_list, with_note
 
@@ -17,7 +17,7 @@ class HomeDialog(Dialog):
                       for node in catalog.category_tree(turn.db, turn.store.id)]
         if not categories:
             categories = [Choice("all", t("Shop"))]
-        count = carts.view_cart(turn.db, turn.store, turn.customer.id).item_count
+        count = turn.cart().item_count
         return Reply(
             with_note(note, t("Karibu {store}!", store=turn.store.name)),
             (*categories,

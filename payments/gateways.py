@@ -74,7 +74,9 @@ def check_gateway(provider: str, settings: dict, secrets: dict, simulated: bool)
     missing += [name for name in spec.secret_fields if not str(secrets.get(name, "")).strip()]
     if missing:
         raise InvalidGateway(f"{spec.label} needs {', '.join(missing)}.", missing=missing)
-    unknown = set(settings) - set(spec.settings_fields) | set(secrets) - set(spec.secret_fields)
+    allowed_settings = {*spec.settings_fields, *getattr(spec, "optional_settings_fields", ())}
+    allowed_secrets = {*spec.secret_fields, *getattr(spec, "optional_secret_fields", ())}
+    unknown = (set(settings) - allowed_settings) | (set(secrets) - allowed_secrets)
     if unknown:
         raise InvalidGateway(f"{spec.label} takes no {', '.join(sorted(unknown))}.")
 

@@ -173,6 +173,8 @@ def do_apply_outcome(session: Session, payment_id: int, outcome: Outcome, payloa
     (the payment has settled, or the outcome is no news); ``flagged`` (a success whose amount
     or currency is not the payment's: recorded for a person, not applied).
     """
+    if outcome.status == PENDING:
+        return "stale"  # no news; and it must not use up the key of the callback that settles
     with committing(session):
         record = None
         if outcome.dedup_key:

@@ -13,7 +13,7 @@ import logging
 from flask import Blueprint, jsonify, request
 
 from payments import service
-from payments.base import BadCallback, CallbackRequest, Provider
+from payments.base import BadCallback, CallbackRequest, Provider, ProviderUnavailable
 from payments.context import services
 from payments.gateways import gateway_by_token, get_gateway
 from payments.jobs import provider_call
@@ -95,7 +95,10 @@ def signed_webhook(provider: str):
 
 def _apply(ctx, session, spec: Provider, row, callback: CallbackRequest):
     env, config = provider_call(ctx, row)
-    outcome = spec.parse_callback(env, config, callback)
+    try:
+        outcome = spec.parse_callback(env, config, callback)
+    except ProviderUnavailable:  # confirming with the provider failed: let it call again
+        return error("unavailable", "Please try again later.", 503)
     if outcome is not None:
         payment = service.find_payment(session, spec.name, outcome.provider_reference)
         if payment is None or payment.store_id != row.store_id:

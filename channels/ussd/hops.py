@@ -5,7 +5,7 @@ The conversation is ``dialogs.registry.conversation``: ``start(turn)`` and
 """
 from __future__ import annotations
 
-from channels.ussd.render import HOME_KEY, MORE, PREVIOUS, Labels, paginate
+from channels.ussd.render import HOME_KEY, MORE, PREVIOUS, Labels, page_count
 from dialogs import BACK, HOME, Reply, Turn
 from dialogs.registry import conversation as dialog
 
@@ -62,8 +62,8 @@ def play(turn_factory, inputs: list[str], saved: dict | None,
         if reply.ends:
             break
         raw = clean_input(raw)
-        page, pages = saved["page"], len(paginate(reply, labels))
-        if raw == MORE and page + 1 < pages:
+        page = saved["page"]
+        if raw == MORE and page + 1 < page_count(reply, labels):
             saved["page"] = page + 1
             continue
         if raw == PREVIOUS and page > 0:

@@ -5,6 +5,7 @@ Long lists are split into pages; choices keep their numbers across pages, ``98``
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import NamedTuple
 
 from channels.gsm import gsm7_length, to_gsm7
@@ -42,6 +43,17 @@ def paginate(reply: Reply, labels: Labels = Labels()) -> list[list[str]]:
 
     Choices keep their numbers across pages, and a choice is never split between pages.
     """
+    return [list(page) for page in _paginate(reply, labels)]
+
+
+# Most screens (home, a category's products) are the same for many shoppers, and measuring
+# them character by character costs more than the rest of rendering: remember the last ones.
+@lru_cache(maxsize=2048)
+def _paginate(reply: Reply, labels: Labels) -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(page) for page in _split(reply, labels))
+
+
+def _split(reply: Reply, labels: Labels) -> list[list[str]]:
     budget = SCREEN_LIMIT - len("CON ")
     header = to_gsm7(reply.text)
     if reply.ends:
@@ -70,7 +82,11 @@ def paginate(reply: Reply, labels: Labels = Labels()) -> list[list[str]]:
             return pages
 
 
+def page_count(reply: Reply, labels: Labels = Labels()) -> int:
+    return len(_paginate(reply, labels))
+
+
 def render(reply: Reply, page: int = 0, labels: Labels = Labels()) -> str:
-    pages = paginate(reply, labels)
+    pages = _paginate(reply, labels)
     page = min(page, len(pages) - 1)
     return ("END " if reply.ends else "CON ") + "\n".join(pages[page])

@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 from channels.ussd.hops import new_inputs
 from commerce.models import Store
-from commerce.stores import resolve_ussd
+from commerce.stores import ChannelRoutes, resolve_ussd
 
 ASK_STORE_NUMBER = "CON Enter the store number:"
 WRONG_STORE_NUMBER = "CON Sorry, no store has that number.\nEnter the store number:"
@@ -35,22 +35,24 @@ class Route(NamedTuple):
     screen: str = ""  # shown while there is no store (yet)
 
 
-def route(db, service_code: str, text: str, saved: dict | None) -> Route:
+def route(db, service_code: str, text: str, saved: dict | None,
+          routes: ChannelRoutes | None = None) -> Route:
     """Which store a hop is for, and the part of ``text`` meant for its dialog.
 
     ``saved`` is the session so far (``None`` on the first hop): it remembers a store picked
-    earlier, or that the shopper is being asked for the store number.
+    earlier, or that the shopper is being asked for the store number. ``routes`` caches the
+    lookups (``commerce.stores.ChannelRoutes``).
     """
     if saved is not None and "number" in saved:  # the store was picked earlier in this session
         number = saved["number"]
-        store = resolve_ussd(db, service_code, [number] if number else []).store
+        store = resolve_ussd(db, service_code, [number] if number else [], routes).store
         if store is not None:
             return Route(store, _after(saved["prefix"], text),
                          {"prefix": saved["prefix"], "number": number})
         saved = None  # the store left the code mid-session: start afresh
     picking = saved if saved is not None and saved.get("picking") else None
     typed = new_inputs(text, picking)
-    found = resolve_ussd(db, service_code, typed)
+    found = resolve_ussd(db, service_code, typed, routes)
     if found.store is not None:
         rest = "*".join(found.inputs_left)
         prefix = text[: len(text) - len(rest)].rstrip("*") if rest else text

@@ -16,7 +16,9 @@ from channels.ussd import resume, session_ends
 from channels.ussd.hops import clean_input, new_inputs, play
 from channels.ussd.render import HOME_KEY, Labels, render
 from channels.ussd.routing import route
-from commerce.customers import get_or_create_customer
+from channels.ratelimit import RedisRateLimiter
+from channels.sessions import RedisSessions
+from commerce.customers import get_or_create_customer, known_customer
 from commerce.errors import InvalidPhoneNumber
 from commerce.phones import to_e164
 from commerce.stores import resolve_ussd
@@ -60,42 +62,47 @@ def _session_key(session_id: str) -> str:
 
 def _hop(session_id: str, service_code: str, raw_phone: str, text: str) -> str:
     ctx = services()
+    key = _session_key(session_id)
     # Before anything else, so a phone over its limit costs one counter and changes nothing.
-    if not ctx.ratelimit.hit("ussd:" + session_ends.international(raw_phone),
-                             ctx.ussd_hops_per_minute):
+    allowed, saved = _count_and_read(ctx, "ussd:" + session_ends.international(raw_phone), key)
+    if not allowed:
         return TOO_MANY
     with ctx.db() as db:
-        key = _session_key(session_id)
-        saved = ctx.sessions.get(key)
         if saved is not None and (saved.get("caller") != raw_phone
                                   or saved.get("code") != service_code):
             saved = None  # not this shopper's session: start afresh rather than leak it
-        store, text, routing, screen = route(db, service_code, text, saved)
+        store, text, routing, screen = route(db, service_code, text, saved, ctx.routes)
         if store is None:
             if routing is not None:  # asking for the store number
                 ctx.sessions.set(key, {**routing, "caller": raw_phone, "code": service_code},
                                  ctx.ussd_session_ttl)
             return screen
-        if saved is not None and saved.get("picking"):
-            saved = None  # the store was just picked: its dialog starts now
-        try:
-            phone = to_e164(raw_phone, store.country)
-        except InvalidPhoneNumber:
-            return BAD_PHONE
-        customer = get_or_create_customer(db, store, phone)
-        if saved is not None and (saved.get("phone") != phone or saved.get("store") != store.id):
+        if saved is not None and (saved.get("picking") or saved.get("store") != store.id):
+            saved = None  # the store was just picked (its dialog starts now), or is another's
+        if saved is not None and "customer" in saved:  # same caller, code and store as before
+            phone = saved["phone"]
+            customer = known_customer(db, store, saved["customer"], phone, saved.get("locale"))
+        else:
+            try:
+                phone = to_e164(raw_phone, store.country)
+            except InvalidPhoneNumber:
+                return BAD_PHONE
+            customer = get_or_create_customer(db, store, phone)
+        if saved is not None and saved.get("phone") != phone:
             saved = None  # not this shopper's session: start afresh rather than leak it
+        turn = Turn(db=db, store=store, customer=customer)
+
         def _turn() -> Turn:
             return Turn(db=db, store=store, customer=customer)
 
         session = {"text": text, "phone": phone, "store": store.id, "caller": raw_phone,
-                   "code": service_code, **routing}
+                   "code": service_code, "customer": customer.id, **routing}
         inputs = new_inputs(text, saved)
         resumed = False
         if saved is None and not text:  # a fresh dial with nothing pre-filled: resume?
             left = resume.recall(ctx.sessions, store.id, phone)
             if left is not None:
-                return _offer(key, session, left, resume.question(_turn().locale))
+                return _offer(key, session, left, resume.question(turn.locale), customer)
         elif saved is not None and "offer" in saved:  # the answer to "Continue ...?"
             if not inputs:  # a repeated hop: the same question
                 return saved["screen"]
@@ -107,31 +114,46 @@ def _hop(session_id: str, service_code: str, raw_phone: str, text: str) -> str:
                 saved, inputs = None, inputs[1:]
             else:
                 return _offer(key, session, saved["offer"],
-                              resume.question(_turn().locale, again=True))
-        saved = play(_turn, inputs, saved, labels(_turn().locale))
-        saved.update(session)
+                              resume.question(turn.locale, again=True), customer)
+        saved = play(_turn, inputs, saved, labels(turn.locale))
+        # The language may be new; kept so the next hop needs no customer lookup.
+        saved.update(session, locale=customer.locale)
         reply = Reply.from_dict(saved["reply"])
-        if reply.ends:
-            # Kept, not deleted: a gateway retrying the last hop must get the same END back,
-            # not a new session that replays the whole text (and places a second order).
+        with ctx.sessions.batch():  # one round trip for the session and the resume record
+            # Kept on END too, not deleted: a gateway retrying the last hop must get the same
+            # END back, not a new session that replays the whole text (and a second order).
             ctx.sessions.set(key, saved, ctx.ussd_session_ttl)
-            resume.forget(ctx.sessions, store.id, phone)
-        else:
-            ctx.sessions.set(key, saved, ctx.ussd_session_ttl)
-            if inputs or resumed:  # the shopper has moved on from the home screen
+            if reply.ends:
+                resume.forget(ctx.sessions, store.id, phone)
+            elif inputs or resumed:  # the shopper has moved on from the home screen
                 resume.remember(ctx.sessions, store.id, phone, saved)
-        return render(reply, saved["page"], labels(_turn().locale))  # the language may be new
+        return render(reply, saved["page"], labels(turn.locale))
+
+
+def _count_and_read(ctx, rate_key: str, key: str) -> tuple[bool, dict | None]:
+    """Count the hop against the phone's limit and read the session: one Redis round trip
+    when both live in the same Redis."""
+    limiter, sessions = ctx.ratelimit, ctx.sessions
+    if (isinstance(limiter, RedisRateLimiter) and isinstance(sessions, RedisSessions)
+            and limiter.redis is sessions.redis):
+        pipe = sessions.redis.pipeline()  # MULTI/EXEC: the counter never lives without expiry
+        limiter.queue_hit(pipe, rate_key)
+        sessions.queue_get(pipe, key)
+        count, _, raw = pipe.execute()
+        return count <= ctx.ussd_hops_per_minute, sessions.decode(raw)
+    return limiter.hit(rate_key, ctx.ussd_hops_per_minute), sessions.get(key)
 
 
 def labels(locale: str) -> Labels:
     return Labels(more=translate(locale, MORE_WORD), back=translate(locale, BACK_WORD))
 
 
-def _offer(key: str, session: dict, left: dict, question: Reply) -> str:
+def _offer(key: str, session: dict, left: dict, question: Reply, customer) -> str:
     """Ask whether to continue the dropped session ``left``; the answer comes next hop."""
     ctx = services()
     screen = render(question)
-    ctx.sessions.set(key, {**session, "offer": left, "screen": screen}, ctx.ussd_session_ttl)
+    ctx.sessions.set(key, {**session, "offer": left, "screen": screen, "locale": customer.locale},
+                     ctx.ussd_session_ttl)
     return screen
 
 

@@ -1,0 +1,125 @@
+"""What makes a USSD hop cheap, and that it stays correct: routing cached for a bounded time,
+the customer remembered within a session, the cart read once per transaction, Redis batched."""
+import fakeredis
+import pytest
+from sqlalchemy import event, update
+
+from channels.sessions import RedisSessions
+from commerce import carts, catalog
+from commerce.customers import get_or_create_customer
+from commerce.models import Customer, Store
+from commerce.stores import ROUTES_TTL, ChannelRoutes, do_add_channel_address, do_create_store, \
+    resolve_ussd
+from dialogs import Turn
+
+PHONE = "+254712345678"
+
+
+@pytest.fixture
+def statements(app):
+    seen = []
+
+    def count(_conn, _cursor, statement, *_):
+        seen.append(statement)
+
+    engine = app.extensions["duka.engine"]
+    event.listen(engine, "before_cursor_execute", count)
+    yield seen
+    event.remove(engine, "before_cursor_execute", count)
+
+
+@pytest.fixture
+def hop(app, store):
+    client = app.test_client()
+
+    def hop(text: str, session: str = "perf-1", phone: str = PHONE) -> str:
+        response = client.post("/channels/ussd/africastalking", data={
+            "sessionId": session, "serviceCode": "*384*123#", "phoneNumber": phone,
+            "networkCode": "63902", "text": text})
+        assert response.status_code == 200
+        return response.get_data(as_text=True)
+
+    return hop
+
+
+def test_after_the_dial_a_hop_looks_up_neither_the_store_nor_the_customer(hop, statements):
+    hop("")
+    statements.clear()
+    assert hop("1").startswith("CON Choose a product:")
+    assert not [s for s in statements if "FROM customers" in s or "FROM stores" in s
+                or "FROM channel_addresses" in s]
+    statements.clear()
+    assert hop("1").startswith("CON Choose a product:")  # a gateway's retry: nothing to read
+    assert statements == []
+
+
+def test_a_language_chosen_in_the_session_is_used_on_the_next_hops(hop, db, store):
+    store.locales = "en,sw"
+    db.commit()
+    hop("")
+    hop("9")
+    assert "Tafuta" in hop("9*2")  # home, in Kiswahili
+    assert hop("9*2*6") == "CON Andika unachotafuta:\n0. Rudi"  # still: kept in the session
+
+
+def test_another_phone_on_the_same_session_id_is_looked_up_afresh(hop, db, store):
+    hop("")
+    hop("", phone="+254722000111")  # a session id reused by another phone
+    assert {c.phone for c in db.query(Customer)} == {PHONE, "+254722000111"}
+
+
+def test_routing_is_cached_per_address_and_for_a_bounded_time(db, store):
+    now = [0.0]
+    routes = ChannelRoutes(clock=lambda: now[0])
+    juma = do_create_store(db, "juma", "Duka la Juma", "KES", "KE", "en", ["en"],
+                           "Africa/Nairobi")
+    do_add_channel_address(db, juma, "ussd", "*384*500#", "45")
+    do_add_channel_address(db, store, "ussd", "*384*500#", "7")
+    assert resolve_ussd(db, "*384*500#", ["45"], routes).store.id == juma.id
+    assert resolve_ussd(db, "*384*500#", ["7"], routes).store.id == store.id  # its own entry
+    db.execute(update(Store).where(Store.id == juma.id).values(name="Juma Two"))
+    db.commit()
+    db.expunge_all()
+    assert resolve_ussd(db, "*384*500#", ["45"], routes).store.name == "Duka la Juma"
+    now[0] = ROUTES_TTL + 1  # the merchant's change shows once the entry is too old
+    db.expunge_all()
+    assert resolve_ussd(db, "*384*500#", ["45"], routes).store.name == "Juma Two"
+
+
+def test_a_cached_store_is_a_copy_in_each_session(app, store):
+    routes = ChannelRoutes()
+    with app.extensions["duka.db"]() as one, app.extensions["duka.db"]() as two:
+        first = resolve_ussd(one, "*384*123#", [], routes).store
+        second = resolve_ussd(two, "*384*123#", [], routes).store
+        assert first is not second and first in one and second in two
+        assert first.id == second.id == store.id
+
+
+def test_the_cart_is_read_once_per_transaction_and_again_after_a_commit(app, db, store,
+                                                                        statements):
+    customer = get_or_create_customer(db, store, PHONE)
+    variant = catalog.list_products(db, store.id)[0].on_sale_variants[0]
+    with app.extensions["duka.db"]() as session:
+        turn = Turn(db=session, store=session.get(Store, store.id),
+                    customer=session.get(Customer, customer.id))
+        statements.clear()
+        assert turn.cart().lines == () and turn.cart().lines == ()
+        assert len(statements) == 1
+        carts.do_add_to_cart(db, store, customer.id, variant.id, 2)  # another request
+        assert turn.cart().lines == ()  # the same transaction: as read
+        session.commit()
+        assert [line.quantity for line in turn.cart().lines] == [2]  # read afresh
+
+
+def test_redis_session_writes_in_a_batch_go_together_and_only_if_it_succeeds():
+    redis = fakeredis.FakeRedis()
+    sessions = RedisSessions(redis)
+    with sessions.batch():
+        sessions.set("a", {"n": 1}, 60)
+        sessions.set("b", {"n": 2}, 60)
+        assert redis.get("duka:session:a") is None  # not sent yet
+    assert sessions.get("a") == {"n": 1} and sessions.get("b") == {"n": 2}
+    with pytest.raises(RuntimeError), sessions.batch():
+        sessions.delete("a")
+        raise RuntimeError("the hop failed")
+    assert sessions.get("a") == {"n": 1}
