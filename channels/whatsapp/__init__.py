@@ -1,0 +1,1 @@
+"""WhatsApp: the Cloud API (through heyoo) and its webhook."""
