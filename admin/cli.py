@@ -11,7 +11,10 @@ from werkzeug.serving import run_simple
 from admin import scheduler
 from admin.context import services
 from commerce.db import upgrade_database
-from commerce.demo import DEMO_USSD_CODE, demo_store, seed_demo_store
+from commerce.demo import (
+    DEMO_SMS_KEYWORD, DEMO_SMS_SHORT_CODE, DEMO_USSD_CODE, demo_store, link_demo_whatsapp,
+    seed_demo_store,
+)
 from payments import context as payments_context
 from payments.demo import DemoPaymentsError, configure_demo_payments
 
@@ -29,8 +32,13 @@ def db_upgrade(revision: str) -> None:
 def _seed() -> None:
     with services().db() as db:
         store, created = seed_demo_store(db)
+        number_id = current_app.config.get("WHATSAPP_PHONE_NUMBER_ID")
+        if number_id:
+            link_demo_whatsapp(db, store, number_id)
         click.echo(f"{'Created' if created else 'Found'} demo store {store.name!r} "
-                   f"(id {store.id}, USSD {DEMO_USSD_CODE}).")
+                   f"(id {store.id}, USSD {DEMO_USSD_CODE}, SMS {DEMO_SMS_KEYWORD} to "
+                   f"{DEMO_SMS_SHORT_CODE}"
+                   + (f", WhatsApp number id {number_id}" if number_id else "") + ").")
 
 
 @click.command("seed-demo")
@@ -65,7 +73,10 @@ Duka is serving the demo shop at {url}
       curl -d sessionId=s1 -d serviceCode='{DEMO_USSD_CODE}' -d phoneNumber=+254712345678 \\
            -d networkCode=63902 -d text= {url}/channels/ussd/africastalking
   Health: {url}/healthz   Readiness: {url}/readyz
-  SMS receipts are written to this log unless AT_USERNAME and AT_API_KEY are set.
+  As an SMS to short code {DEMO_SMS_SHORT_CODE} (Africa's Talking's inbound callback):
+      curl -d from=+254712345678 -d to={DEMO_SMS_SHORT_CODE} -d text='{DEMO_SMS_KEYWORD}' \\
+           -d id=demo-1 {url}/channels/sms/africastalking
+  SMS (replies, receipts) are written to this log unless AT_USERNAME and AT_API_KEY are set.
   {paying}
 """)
     if services().redis is None:

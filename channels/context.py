@@ -8,7 +8,7 @@ from sqlalchemy.orm import sessionmaker
 
 from channels.ratelimit import InProcessRateLimiter, RateLimiter
 from channels.sessions import SessionStore
-from channels.sms import SmsSender
+from channels.messages import MessageSender
 from commerce.jobs import JobQueue
 from commerce.stores import ChannelRoutes
 
@@ -20,7 +20,16 @@ class ChannelServices:
     db: sessionmaker
     jobs: JobQueue
     sessions: SessionStore
-    sms: SmsSender
+    # Who sends for each provider name ("africastalking", "twilio", "whatsapp", "log"); a
+    # provider without credentials has no sender, and its channel is off.
+    senders: dict[str, MessageSender]
+    sms_provider: str = "log"  # who sends SMS notifications: africastalking | twilio | log
+    sms_from: str | None = None  # AT sender id, or the Twilio number SMS notifications come from
+    public_url: str = "http://127.0.0.1:5000"  # as providers see us: Twilio signs this URL
+    whatsapp_app_secret: str | None = None
+    whatsapp_verify_token: str | None = None
+    twilio_auth_token: str | None = None
+    chat_session_ttl: int = 24 * 3600  # SMS and WhatsApp conversations: a day, like the window
     ussd_session_ttl: int = 300  # AT drops a session after 180 s; keep it a little longer
     ratelimit: RateLimiter = field(default_factory=InProcessRateLimiter)
     ussd_hops_per_minute: int = 60  # per phone (setting USSD_HOPS_PER_MINUTE)

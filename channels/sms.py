@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Protocol
 
 from africastalking.SMS import SMSService
+
+from channels.messages import MessageNotSent, MessageRejected
 
 log = logging.getLogger(__name__)
 
@@ -13,14 +14,6 @@ log = logging.getLogger(__name__)
 # cannot mend a bad or blacklisted number, but can outlast a gateway error or an empty balance.
 ACCEPTED = {100, 101, 102}
 PERMANENT = {403, 404, 406, 409}
-
-
-class SmsNotSent(Exception):
-    """A send that may work if tried again later."""
-
-
-class SmsSender(Protocol):
-    def send(self, to: str, message: str) -> None: ...
 
 
 class _AtSmsService(SMSService):
@@ -36,35 +29,61 @@ class _AtSmsService(SMSService):
             self._baseUrl = self._override_base_url + "/version1"
 
 
+def text_of(content: dict) -> str:
+    """What an SMS can carry of any content: its text (a template's filled-in body, a
+    picture's caption and link, a list's rows numbered)."""
+    kind = content.get("type", "text")
+    if kind == "image":
+        return " ".join(part for part in (content.get("caption", ""), content["link"]) if part)
+    text = content.get("body", "")
+    options = content.get("buttons") or content.get("rows") or []
+    lines = [f"{n}. {option['title']}" for n, option in enumerate(options, 1)]
+    return "\n".join([text, *lines]) if lines else text
+
+
 class AfricasTalkingSms:
+    provider = "africastalking"
+
     def __init__(self, username: str, api_key: str, base_url: str | None = None,
-                 sender_id: str | None = None):
+                 sender_id: str | None = None, timeout: float = 10.0):
         self.service = _AtSmsService(username, api_key, base_url)
         self.sender_id = sender_id
+        self.timeout = timeout
 
-    def send(self, to: str, message: str) -> None:
+    def send(self, to: str, content: dict) -> str:
+        # A reply goes out from the short code it answers; otherwise from our sender id.
+        sender = content.get("from") or self.sender_id
         try:
-            response = self.service.send(message, [to], sender_id=self.sender_id)
+            response = self.service.send(text_of(content), [to], sender_id=sender,
+                                         timeout=(3.05, self.timeout))
+        except ValueError as error:  # the SDK refuses a number that is not E.164
+            raise MessageRejected(f"not a number Africa's Talking can send to: {to}") from error
         except Exception as error:  # AfricasTalkingException, timeouts, connection errors
-            raise SmsNotSent(f"Africa's Talking refused or failed: {error}") from error
+            raise MessageNotSent(f"Africa's Talking refused or failed: {error}") from error
         if isinstance(response, str):
-            response = json.loads(response)
+            try:
+                response = json.loads(response)
+            except ValueError as error:
+                raise MessageNotSent(f"unreadable answer from AT: {response[:200]}") from error
         recipients = response.get("SMSMessageData", {}).get("Recipients", [])
         if not recipients:
-            raise SmsNotSent(f"no recipient in AT response: {response}")
+            raise MessageNotSent(f"no recipient in AT response: {response}")
         status = recipients[0]
         code = int(status.get("statusCode", 0))
         if code in ACCEPTED:
             log.info("SMS to %s accepted by Africa's Talking (%s)", to, status.get("messageId"))
-        elif code in PERMANENT:
-            log.error("SMS to %s rejected for good: %s (%s)", to, status.get("status"), code)
-        else:
-            raise SmsNotSent(f"SMS to {to} not sent: {status.get('status')} ({code})")
+            return str(status.get("messageId", ""))
+        if code in PERMANENT:
+            raise MessageRejected(f"SMS to {to} rejected: {status.get('status')} ({code})")
+        raise MessageNotSent(f"SMS to {to} not sent: {status.get('status')} ({code})")
 
 
 class LoggedSms:
-    """The demo without AT credentials: write the message to the log, clearly not sent."""
+    """The demo without SMS credentials: write the message to the log, clearly not sent."""
 
-    def send(self, to: str, message: str) -> None:
+    provider = "log"
+
+    def send(self, to: str, content: dict) -> str:
         log.warning("SMS NOT SENT (set AT_USERNAME and AT_API_KEY to send) to %s: %s",
-                    to, message)
+                    to, text_of(content))
+        return ""

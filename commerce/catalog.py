@@ -144,6 +144,13 @@ def get_product(session: Session, store_id: int, product_id: int) -> Product:
     return product
 
 
+def first_image_url(session: Session, store_id: int, product_id: int) -> str | None:
+    return session.scalar(
+        select(ProductImage.url).where(ProductImage.store_id == store_id,
+                                       ProductImage.product_id == product_id)
+        .order_by(ProductImage.position, ProductImage.id).limit(1))
+
+
 def get_variant(session: Session, store_id: int, variant_id: int) -> Variant:
     variant = session.scalar(_ACTIVE_VARIANT, {"id": variant_id, "store_id": store_id})
     if variant is None:

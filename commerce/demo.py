@@ -63,6 +63,15 @@ def demo_store(session: Session) -> Store | None:
     return session.scalar(select(Store).where(Store.slug == DEMO_SLUG))
 
 
+def link_demo_whatsapp(session: Session, store: Store, phone_number_id: str) -> None:
+    """Let the demo store answer on this WhatsApp Cloud API number id (once)."""
+    if not session.scalar(select(ChannelAddress.id).where(
+            ChannelAddress.channel == "whatsapp", ChannelAddress.address == phone_number_id)):
+        session.add(ChannelAddress(store_id=store.id, channel="whatsapp",
+                                   address=phone_number_id, selector=""))
+        session.commit()
+
+
 def seed_demo_store(session: Session) -> tuple[Store, bool]:
     """Create the demo store unless it exists; returns (store, created)."""
     existing = demo_store(session)

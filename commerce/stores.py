@@ -245,7 +245,7 @@ USSD_CODE = re.compile(r"\*\d+(?:\*\d+)*#")
 STORE_NUMBER = re.compile(r"[1-9]\d{0,9}")
 SHORT_CODE = re.compile(r"\+?\d{3,15}")
 KEYWORD = re.compile(r"[A-Z0-9]{1,30}")
-PHONE_NUMBER_ID = re.compile(r"\d{1,60}")
+PHONE_NUMBER_ID = re.compile(r"\+?\d{1,60}")  # Cloud API number id, or +E.164 on Twilio
 
 
 def normalise_service_code(code: str) -> str:
@@ -266,7 +266,10 @@ def check_channel_address(channel: str, address: str, selector: str = "") -> tup
         if not SHORT_CODE.fullmatch(address):
             raise InvalidChannelAddress(f"{address!r} is not an SMS short code like 22384.")
         selector = selector.upper() if selector else ""
-        if not KEYWORD.fullmatch(selector):
+        # A long number (+254..., e.g. on Twilio) can be one store's alone; a short code is
+        # shared through keywords.
+        dedicated = address.startswith("+") and selector == ""
+        if not dedicated and not KEYWORD.fullmatch(selector):
             raise InvalidChannelAddress("An SMS keyword is one word of letters and digits, "
                                         "like MBOGA.")
     elif channel == "whatsapp":
@@ -285,10 +288,10 @@ def _check_address_free(session: Session, channel: str, address: str, selector: 
         ChannelAddress.channel == channel, ChannelAddress.address == address)).all()
     if selector in taken:
         raise ChannelAddressTaken(f"{address} {selector}".strip() + " is already in use.")
-    if channel == "ussd" and selector == "" and taken:
+    if channel in ("ussd", "sms") and selector == "" and taken:
         raise ChannelAddressTaken(f"{address} is shared by other stores; it cannot be "
                                   "dedicated to one.")
-    if channel == "ussd" and "" in taken:
+    if channel in ("ussd", "sms") and "" in taken:
         raise ChannelAddressTaken(f"{address} is dedicated to one store; it cannot be shared.")
 
 
@@ -436,15 +439,17 @@ def resolve_ussd(session: Session, service_code: str, inputs: list[str],
 
 def resolve_sms(session: Session, short_code: str, text: str) -> tuple[Store | None, str]:
     """``"mboga 2 cabbage"`` to 22384 is (that store, ``"2 cabbage"``): the first word is the
-    keyword, in any case. No such keyword: (None, the whole text)."""
-    words = (text or "").split(maxsplit=1)
-    if not words:
-        return None, ""
-    keyword = words[0].strip(".,:;!?").upper()
-    store = _store_at(session, "sms", normalise_service_code(short_code or ""), keyword)
-    if store is None:
-        return None, (text or "").strip()
-    return store, words[1].strip() if len(words) > 1 else ""
+    keyword, in any case. A number dedicated to one store (no keyword) takes any text. Neither:
+    (None, the whole text)."""
+    code = normalise_service_code(short_code or "")
+    text = (text or "").strip()
+    words = text.split(maxsplit=1)
+    if words:
+        keyword = words[0].strip(".,:;!?").upper()
+        store = _store_at(session, "sms", code, keyword)
+        if store is not None:
+            return store, words[1].strip() if len(words) > 1 else ""
+    return _store_at(session, "sms", code, ""), text
 
 
 def resolve_whatsapp(session: Session, phone_number_id: str) -> Store | None:

@@ -60,15 +60,19 @@ class Reply:
     choices: tuple[Choice, ...] = ()
     ends: bool = False
     can_go_back: bool = True
+    image: str = ""  # a picture of what the screen is about; channels that can show one do
 
     def to_dict(self) -> dict:
-        return {"text": self.text, "choices": [[c.id, c.label] for c in self.choices],
+        data = {"text": self.text, "choices": [[c.id, c.label] for c in self.choices],
                 "ends": self.ends, "can_go_back": self.can_go_back}
+        if self.image:
+            data["image"] = self.image
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> Reply:
         return cls(data["text"], tuple(Choice(i, label) for i, label in data["choices"]),
-                   data["ends"], data.get("can_go_back", True))
+                   data["ends"], data.get("can_go_back", True), data.get("image", ""))
 
 
 @dataclass
@@ -80,6 +84,7 @@ class Turn:
     customer: Customer
     choice: str | None = None  # a Choice.id, BACK or HOME
     text: str = ""  # free text when no choice matched
+    images: bool = False  # the channel can show a product's picture (WhatsApp)
 
     def cart(self) -> CartView:
         """The shopper's cart, read at most once per database transaction (a service that
@@ -90,6 +95,14 @@ class Turn:
     def cart_changed(self, view: CartView) -> None:
         """``view`` is the cart as a service has just committed it."""
         remember_for_transaction(self.db, ("cart", self.store.id, self.customer.id), view)
+
+    def image_of(self, product_id: int) -> str:
+        """The product's first picture when the channel shows pictures (else no query)."""
+        if not self.images:
+            return ""
+        from commerce.catalog import first_image_url
+
+        return first_image_url(self.db, self.store.id, product_id) or ""
 
     @property
     def locale(self) -> str:

@@ -110,7 +110,7 @@ class BrowseDialog(Dialog):
             for v in variants
         )
         return Reply(with_note(note, turn.t("{name}: choose a size", name=product.name)),
-                     choices)
+                     choices, image=turn.image_of(product.id))
 
     def on_sizes(self, turn: Turn, conv: Conversation):
         if not (turn.choice or "").startswith("v:"):
@@ -149,7 +149,8 @@ class BrowseDialog(Dialog):
         most = self._max_quantity(turn, variant.id)
         each = price(turn.store.money(variant.price), turn)
         return Reply(with_note(note, turn.t("{name} {price} each.\nHow many? (1-{most})",
-                                            name=variant.title, price=each, most=most)))
+                                            name=variant.title, price=each, most=most)),
+                     image=turn.image_of(variant.product_id))
 
     def on_quantity(self, turn: Turn, conv: Conversation):
         variant_id = conv.context["variant_id"]

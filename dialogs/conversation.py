@@ -18,6 +18,10 @@ class ConversationRunner:
     def start(self, turn: Turn) -> tuple[Reply, dict]:
         return self._enter(turn, Goto(self.home))
 
+    def go(self, turn: Turn, goto: Goto) -> tuple[Reply, dict]:
+        """Enter a dialog directly, as a text command does (``SEARCH tomatoes``)."""
+        return self._enter(turn, goto)
+
     def handle(self, turn: Turn, saved: dict) -> tuple[Reply, dict]:
         dialog = self.dialogs.get(saved.get("dialog", ""))
         if turn.choice == HOME or dialog is None or saved.get("state") not in dialog.states:

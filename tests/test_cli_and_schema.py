@@ -45,6 +45,17 @@ def test_seed_demo_creates_mama_mboga_fresh_once(app, db):
     assert sized >= 5
 
 
+def test_the_demo_store_answers_on_the_whatsapp_number_id_when_set(make_app, db):
+    from commerce.stores import resolve_sms, resolve_whatsapp
+
+    app = make_app(WHATSAPP_PHONE_NUMBER_ID="106540352242922")
+    output = app.test_cli_runner().invoke(args=["seed-demo"]).output
+    assert "SMS MBOGA to 22384, WhatsApp number id 106540352242922" in output
+    assert resolve_whatsapp(db, "106540352242922").name == "Mama Mboga Fresh"
+    store, rest = resolve_sms(db, "22384", "mboga cart")
+    assert (store.name, rest) == ("Mama Mboga Fresh", "cart")
+
+
 def test_the_worker_command_explains_itself_without_redis(make_app):
     result = make_app(REDIS_URL="").test_cli_runner().invoke(args=["worker", "--burst"])
     assert result.exit_code != 0

@@ -21,6 +21,13 @@ class Customer(Base):
     locale: Mapped[str | None] = mapped_column(String(10))
     marketing_consent: Mapped[bool] = mapped_column(default=False)
     consent_updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Sent STOP: no notification, reminder or broadcast on any channel until START.
+    opted_out_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # WhatsApp: the business-scoped user id (for messages that come without a number), the
+    # gateway they last wrote through, and when: free-form messages only within 24 h of it.
+    whatsapp_user_id: Mapped[str | None] = mapped_column(String(80), index=True)
+    whatsapp_via: Mapped[str | None] = mapped_column(String(20))  # "whatsapp" | "twilio"
+    whatsapp_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     addresses: Mapped[list[Address]] = relationship(order_by="Address.id")  # when asked for

@@ -38,7 +38,8 @@ class FakeGraph:
         self._lock = threading.Lock()
         self._release = threading.Event()  # lets held requests go on reset/stop
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever,  # quick to stop
+                                       kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
     def url(self) -> str:

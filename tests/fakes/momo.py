@@ -51,7 +51,8 @@ class FakeMomo:
         self._lock = threading.Lock()
         self._receipts = itertools.count(4_000_000_001)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever,  # quick to stop
+                                       kwargs={"poll_interval": 0.05}, daemon=True)
         self.reset()
 
     # -- set-up and inspection --------------------------------------------------------------

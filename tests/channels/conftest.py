@@ -1,0 +1,36 @@
+"""Fixtures for the messaging channels: local fakes of the Graph (WhatsApp Cloud) and Twilio
+APIs, and apps configured to use them with the real heyoo and twilio clients."""
+import pytest
+
+from tests.fakes import graph, twilio
+
+WHATSAPP_APP_SECRET = "test-app-secret"
+WHATSAPP_VERIFY_TOKEN = "test-verify-token"
+PUBLIC_URL = "https://shop.example.com"  # as Twilio calls us, through a proxy
+
+
+@pytest.fixture(scope="session")
+def fake_graph():
+    fake = graph.FakeGraph().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="session")
+def fake_twilio():
+    fake = twilio.FakeTwilio().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def messaging_settings(fake_graph, fake_twilio) -> dict:
+    """Settings that turn WhatsApp Cloud and Twilio on, pointed at their local fakes. A test
+    module overrides ``app`` with ``make_app(**messaging_settings)``."""
+    fake_graph.reset()
+    fake_twilio.reset()
+    return dict(
+        WHATSAPP_TOKEN=fake_graph.token, WHATSAPP_API_URL=fake_graph.url,
+        WHATSAPP_APP_SECRET=WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN=WHATSAPP_VERIFY_TOKEN,
+        TWILIO_ACCOUNT_SID=fake_twilio.account_sid, TWILIO_AUTH_TOKEN=fake_twilio.auth_token,
+        TWILIO_API_URL=fake_twilio.url, PUBLIC_BASE_URL=PUBLIC_URL, MESSAGE_HTTP_TIMEOUT="1")
