@@ -16,12 +16,15 @@ import payments.context
 from admin import cli as admin_cli
 from admin.health import bp as health_bp
 from admin.scheduler import relay_events
-from channels import notifications
+from channels import notifications, outbound
 from channels.cli import ussd_command
 from channels.ratelimit import InProcessRateLimiter, RedisRateLimiter
 from channels.sessions import InProcessSessions, RedisSessions
 from channels.sms import AfricasTalkingSms, LoggedSms
+from channels.africastalking_sms import bp as sms_africastalking_bp
+from channels.twilio.views import bp as twilio_bp
 from channels.ussd import bp as ussd_bp
+from channels.whatsapp.views import bp as whatsapp_bp
 from commerce import events
 from commerce.db import make_engine, make_session_factory
 from commerce.jobs import InlineJobs, RqJobs
@@ -40,6 +43,9 @@ SETTINGS = (
     "AT_SENDER_ID", "JOB_RETRY_INTERVALS", "USSD_HOPS_PER_MINUTE",
     "DUKA_ENCRYPTION_KEY", "PUBLIC_BASE_URL", "PAYMENT_HTTP_TIMEOUT",
     "MPESA_BASE_URL", "MOMO_BASE_URL", "PAYSTACK_BASE_URL", "FLUTTERWAVE_BASE_URL",
+    "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_API_URL", "TWILIO_SMS_FROM",
+    "WHATSAPP_TOKEN", "WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN", "WHATSAPP_API_URL",
+    "WHATSAPP_PHONE_NUMBER_ID", "MESSAGE_HTTP_TIMEOUT", "AT_CALLBACK_TOKEN",
 )
 
 
@@ -54,6 +60,34 @@ def load_config(app: Flask, overrides: dict | None) -> None:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = "dev-only-not-secret"
         log.warning("SECRET_KEY is not set; using a development key")
+
+
+def messaging_senders(config, public_url: str) -> dict:
+    """The platform's messaging accounts: a provider whose credentials are absent is off."""
+    timeout = float(config.get("MESSAGE_HTTP_TIMEOUT", 10))
+    senders: dict = {"log": LoggedSms()}
+    sms_provider, sms_from = "log", None
+    if config.get("AT_USERNAME") and config.get("AT_API_KEY"):
+        senders["africastalking"] = AfricasTalkingSms(
+            config["AT_USERNAME"], config["AT_API_KEY"], base_url=config.get("AT_BASE_URL"),
+            sender_id=config.get("AT_SENDER_ID"), timeout=timeout)
+        sms_provider, sms_from = "africastalking", config.get("AT_SENDER_ID")
+    if config.get("TWILIO_ACCOUNT_SID") and config.get("TWILIO_AUTH_TOKEN"):
+        from channels.twilio.client import TwilioSender
+
+        senders["twilio"] = TwilioSender(
+            config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"],
+            api_url=config.get("TWILIO_API_URL"), timeout=timeout,
+            status_callback=public_url.rstrip("/") + "/channels/twilio/status")
+        if sms_provider == "log" and config.get("TWILIO_SMS_FROM"):
+            sms_provider, sms_from = "twilio", config["TWILIO_SMS_FROM"]
+    if config.get("WHATSAPP_TOKEN"):
+        from channels.whatsapp.sender import CloudApiSender
+
+        senders["whatsapp"] = CloudApiSender(
+            config["WHATSAPP_TOKEN"],
+            config.get("WHATSAPP_API_URL") or "https://graph.facebook.com/v21.0", timeout)
+    return {"senders": senders, "sms_provider": sms_provider, "sms_from": sms_from}
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -84,45 +118,61 @@ def create_app(config: dict | None = None) -> Flask:
     if hops_per_minute < 1:
         raise ValueError("USSD_HOPS_PER_MINUTE must be a whole number of at least 1")
 
-    if app.config.get("AT_USERNAME") and app.config.get("AT_API_KEY"):
-        sms = AfricasTalkingSms(app.config["AT_USERNAME"], app.config["AT_API_KEY"],
-                                base_url=app.config.get("AT_BASE_URL"),
-                                sender_id=app.config.get("AT_SENDER_ID"))
-    else:
-        sms = LoggedSms()
-
+    public_url = app.config.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
     app.extensions["duka.db"] = db
     app.extensions["duka.engine"] = engine
     channels.context.init_app(app, channels.context.ChannelServices(
-        db, jobs, sessions, sms, ratelimit=ratelimit, ussd_hops_per_minute=hops_per_minute))
+        db, jobs, sessions, **messaging_senders(app.config, public_url), public_url=public_url,
+        whatsapp_app_secret=app.config.get("WHATSAPP_APP_SECRET"),
+        whatsapp_verify_token=app.config.get("WHATSAPP_VERIFY_TOKEN"),
+        twilio_auth_token=app.config.get("TWILIO_AUTH_TOKEN"),
+        ratelimit=ratelimit, ussd_hops_per_minute=hops_per_minute))
     admin.context.init_app(app, admin.context.AdminServices(db, app.config["DATABASE_URL"], redis))
     load_providers()
     payments.context.init_app(app, payments.context.PaymentServices(
         db, jobs, SecretBox(app.config.get("DUKA_ENCRYPTION_KEY")),
-        public_url=app.config.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+        public_url=public_url,
         base_urls={name: app.config[f"{name.upper()}_BASE_URL"]
                    for name in payments.context.DEFAULT_BASE_URLS
                    if app.config.get(f"{name.upper()}_BASE_URL")},
         tokens=RedisTokens(redis) if redis is not None else InProcessTokens(),
         timeout=float(app.config.get("PAYMENT_HTTP_TIMEOUT", 10))))
 
-    # Events recorded in a transaction are relayed by a job once that transaction commits.
+    # Events recorded in a transaction are relayed by a job once that transaction commits;
+    # messages recorded in it are sent by a job each.
     @event.listens_for(db, "after_commit")
     def _relay_after_commit(session):
-        if session.info.pop("outbox_dirty", False):
-            try:
+        if session.in_nested_transaction():  # a savepoint released: the real commit comes later
+            return
+        try:
+            if session.info.pop("outbox_dirty", False):
                 jobs.enqueue(relay_events)
-            except Exception:  # e.g. Redis down: the events wait in the outbox for the next relay
-                log.exception("could not queue the event relay")
+            for message_id in outbound.take_committed(session):
+                jobs.enqueue(outbound.deliver_message, message_id, retries=outbound.SEND_RETRIES)
+        except Exception:  # e.g. Redis down: the scheduler's relay and resend pick them up
+            log.exception("could not queue the event relay or a message")
 
-    events.subscribe(events.ORDER_PLACED, notifications.on_order_placed)
+    @event.listens_for(db, "after_soft_rollback")
+    def _forget_messages(session, previous_transaction):
+        outbound.forget_rolled_back(session)
+
     events.subscribe(events.PAYMENT_REQUESTED, payment_jobs.on_payment_requested)
-    events.subscribe(events.PAYMENT_COMPLETED, notifications.on_payment_completed)
-    events.subscribe(events.PAYMENT_FAILED, notifications.on_payment_failed)
-    events.subscribe(events.PAYMENT_ACTION_REQUIRED, notifications.on_payment_link)
+    events.subscribe(events.ORDER_PLACED, notifications.on_event)  # receipt + merchant's SMS
+    events.subscribe(events.PAYMENT_COMPLETED, notifications.on_event)
+    events.subscribe(events.PAYMENT_FAILED, notifications.on_event)
+    events.subscribe(events.PAYMENT_ACTION_REQUIRED, notifications.on_event)  # the pay link
+    events.subscribe(events.ORDER_SHIPPED, notifications.on_event)
+    events.subscribe(events.ORDER_READY_FOR_PICKUP, notifications.on_event)
+    events.subscribe(events.ORDER_DELIVERED, notifications.on_event)
+    events.subscribe(events.ORDER_REFUNDED, notifications.on_event)
+    events.subscribe(events.CART_ABANDONED, notifications.on_event)  # with consent, once
+    events.subscribe(events.INVENTORY_LOW_STOCK, notifications.on_event)  # to the merchant
 
     app.register_blueprint(health_bp)
     app.register_blueprint(ussd_bp)
+    app.register_blueprint(sms_africastalking_bp)
+    app.register_blueprint(twilio_bp)
+    app.register_blueprint(whatsapp_bp)
     app.register_blueprint(payments_bp)
     app.register_blueprint(mpesa_c2b_bp)
     app.register_blueprint(simulated_mpesa_bp)  # answers only on a demo server

@@ -12,6 +12,7 @@ import time
 from flask import Flask
 
 from admin.context import services
+from channels.broadcasts import resume_broadcasts  # wired like wsgi: a channels job on a timer
 from commerce import carts, events, inventory
 from payments.jobs import reconcile_payments
 
@@ -40,6 +41,7 @@ SCHEDULE = (
     (detect_abandoned_carts, 300),
     (reconcile_payments, 60),  # asks providers about open payments, expires the stale
     (relay_events, 60),  # catches events whose after-commit kick was lost
+    (resume_broadcasts, 60),  # picks up a broadcast whose worker died
 )
 
 

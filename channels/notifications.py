@@ -1,90 +1,320 @@
-"""Messages the shopper gets when something happens to their order or its payment."""
+"""Messages people get when something happens in the shop: the shopper about their order, its
+payment and their cart; the merchant about new orders and low stock.
+
+Each outbox event handler queues a job (retried) that words the message in the reader's
+language (``channels.templates``), picks the route (``channels.reach``: WhatsApp or SMS, none
+after STOP) and records it with ``queue_message`` under a key made of the event and its ids,
+so an event relayed twice still sends one message. Merchants are told by SMS, whatever any
+shopper opted out of.
+"""
 from __future__ import annotations
 
-from channels.context import services
-from commerce import orders
-from commerce.models import OutboxEvent, Payment, Store
+from dataclasses import dataclass, field
+from typing import Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from channels.context import ChannelServices, services
+from channels.outbound import queue_message
+from channels.reach import Approved, reach, sms_route
+from channels.templates import fill, render_notification, whatsapp_params
+from commerce import carts, events
+from commerce.models import (
+    Cart, Customer, Fulfilment, Order, OutboxEvent, Payment, PickupPoint, Store, Variant,
+)
+from dialogs.i18n import translate
+from dialogs.text import N_
 
 SEND_RETRIES = 3
+SMS_LIMIT = 306  # two SMS parts (2 x 153): a long order's items end in "+N more"
+
+METHOD_NAMES = {"mpesa": "M-Pesa", "momo": "MTN MoMo", "paystack": N_("card"),
+                "flutterwave": N_("card"), "cod": N_("cash")}
+PAY_ON_DELIVERY = N_("Pay cash on delivery.")
+PAY_ON_PICKUP = N_("Pay cash when you collect.")
+HELP = N_("Help: {phone}")
+MORE_ITEMS = N_("+{count} more")
+REFERENCE = N_("ref {reference}")
+SIMULATED = N_("(SIMULATED, no real money)")
+NOT_THROUGH = N_("it did not go through")
+TRACKING = N_("Tracking: {carrier} {tracking_number}.")
+OUR_SHOP = N_("our shop")
 
 
-def on_order_placed(event: OutboxEvent) -> None:
-    """``order.placed`` handler: queue the SMS receipt as its own job, retried on failure."""
-    services().jobs.enqueue(send_order_receipt, event.store_id, event.payload["order_id"],
-                            retries=SEND_RETRIES)
+@dataclass
+class Note:
+    """One message to queue: notification ``name`` to ``customer`` (``None``: the merchant),
+    worded from ``values(locale)``, sent once per ``key``."""
+
+    name: str
+    key: str
+    values: Callable[[str], dict]
+    customer: Customer | None = None
+    sms_to: str | None = None  # a shopper's SMS to another phone of theirs
+    items: list[str] = field(default_factory=list)  # fitted into {items}
 
 
-def send_order_receipt(store_id: int, order_id: int) -> None:
+# -- handlers and the job -----------------------------------------------------------------------
+def on_event(event: OutboxEvent) -> None:
+    """Handler for every event in ``COMPOSERS``: the messages are worded and queued by a job."""
+    services().jobs.enqueue(send_notifications, event.name, event.id, event.store_id,
+                            dict(event.payload), retries=SEND_RETRIES)
+
+
+def send_notifications(event_name: str, event_id: int, store_id: int, payload: dict) -> None:
+    """Job: queue the messages event ``event_name`` calls for (a retry skips those queued)."""
+    compose = COMPOSERS.get(event_name)
     ctx = services()
     with ctx.db() as db:
         store = db.get(Store, store_id)
-        order = orders.get_order(db, store_id, order_id)
-        message = orders.sms_receipt(order, store, locale=f"en_{store.country}")
-        phone = order.customer.phone
-    ctx.sms.send(phone, message)
+        if compose is None or store is None:
+            return
+        for note in compose(db, store, event_id, payload):
+            _queue(db, ctx, store, note)
+            # Each message is committed on its own: if a later one fails, the retry finds the
+            # earlier ones by their keys and does not send them again.
+            db.commit()
+
+
+def _queue(db: Session, ctx: ChannelServices, store: Store, note: Note) -> None:
+    customer = note.customer
+    if customer is None:
+        if not store.contact_phone:
+            return
+        locale = store.default_locale
+    else:
+        locale = customer.locale or store.default_locale
+    values = note.values(locale)
+    text, row = _render(db, store, note, locale, values)
+    if customer is None:
+        route = sms_route(ctx, store.contact_phone, text)
+    else:
+        approved = None
+        if row is not None and row.whatsapp_template:
+            approved = Approved(row.whatsapp_template, locale, whatsapp_params(row, values))
+        route = reach(db, ctx, store, customer, text, approved, sms_to=note.sms_to)
+        if route is None:  # sent STOP: nothing until START
+            return
+    queue_message(db, channel=route.channel, provider=route.provider,
+                  recipient=route.recipient, content=route.content, purpose=note.name,
+                  store_id=store.id, customer_id=customer.id if customer else None,
+                  dedup_key=note.key)
+
+
+def _render(db: Session, store: Store, note: Note, locale: str, values: dict):
+    """The text, with as many items listed as fit in two SMS parts (``values`` gets the
+    ``items`` used, for a WhatsApp template's parameters)."""
+    if not note.items:
+        return render_notification(db, store, note.name, locale, values)
+    shown = len(note.items)
+    while True:
+        hidden = len(note.items) - shown
+        listed = note.items[:shown] + ([_say(locale, MORE_ITEMS, count=hidden)] if hidden else [])
+        values["items"] = ", ".join(listed)
+        text, row = render_notification(db, store, note.name, locale, values)
+        if len(text) <= SMS_LIMIT or shown == 0:
+            return text, row
+        shown -= 1
+
+
+def _say(locale: str, message: str, **values) -> str:
+    """A short phrase in ``locale`` (English if its translation is broken)."""
+    try:
+        return fill(translate(locale, message), values)
+    except (KeyError, ValueError, IndexError):
+        return fill(message, values)
+
+
+def _money(store: Store, amount: int, locale: str) -> str:
+    return store.money(amount).format(f"{locale}_{store.country}")
+
+
+def _order(db: Session, store: Store, payload: dict) -> Order | None:
+    return db.scalar(select(Order).where(Order.id == payload.get("order_id"),
+                                         Order.store_id == store.id))
+
+
+def _items(order: Order) -> list[str]:
+    return [f"{line.quantity}x {line.title}" for line in order.lines]
+
+
+# -- orders -------------------------------------------------------------------------------------
+def order_placed(db: Session, store: Store, event_id: int, payload: dict) -> list[Note]:
+    order = _order(db, store, payload)
+    if order is None:
+        return []
+
+    def receipt(locale: str) -> dict:
+        payment = ""
+        if order.payment_method == "cod":
+            payment = PAY_ON_PICKUP if order.delivery_method == "pickup" else PAY_ON_DELIVERY
+        return {"store": store.name, "number": order.number,
+                "total": _money(store, order.total, locale),
+                "payment": translate(locale, payment) if payment else "",
+                "help": _say(locale, HELP, phone=store.contact_phone)
+                if store.contact_phone else ""}
+
+    def new_order(locale: str) -> dict:
+        customer = order.customer
+        who = f"{customer.name} ({customer.phone})" if customer.name else customer.phone
+        method = METHOD_NAMES.get(order.payment_method, order.payment_method)
+        return {"store": store.name, "number": order.number, "customer": who,
+                "total": _money(store, order.total, locale),
+                "payment": translate(locale, method)}
+
+    key = f"{events.ORDER_PLACED}:{order.id}"
+    return [Note("order.placed", f"{key}:customer", receipt, order.customer,
+                 items=_items(order)),
+            Note("merchant.new_order", f"{key}:merchant", new_order, items=_items(order))]
+
+
+def _order_note(name: str,
+                extra: Callable[[Session, Store, Order], Callable[[str], dict]] | None = None):
+    """A composer for an order event with one message to the shopper."""
+
+    def compose(db: Session, store: Store, event_id: int, payload: dict) -> list[Note]:
+        order = _order(db, store, payload)
+        if order is None:
+            return []
+        more = extra(db, store, order) if extra else (lambda locale: {})
+
+        def values(locale: str) -> dict:
+            return {"store": store.name, "number": order.number, **more(locale)}
+
+        return [Note(name, f"{name}:{order.id}:customer", values, order.customer)]
+
+    return compose
+
+
+def _shipped(db: Session, store: Store, order: Order) -> Callable[[str], dict]:
+    shipment = db.scalar(select(Fulfilment).where(
+        Fulfilment.store_id == store.id, Fulfilment.order_id == order.id,
+        Fulfilment.tracking_number.is_not(None)).order_by(Fulfilment.id.desc()).limit(1))
+    carrier = shipment.carrier if shipment else ""
+    number = shipment.tracking_number if shipment else ""
+    return lambda locale: {
+        "carrier": carrier, "tracking_number": number,
+        "tracking": _say(locale, TRACKING, carrier=carrier, tracking_number=number)
+        if number else ""}
+
+
+def _pickup(db: Session, store: Store, order: Order) -> Callable[[str], dict]:
+    point = db.get(PickupPoint, order.pickup_point_id) if order.pickup_point_id else None
+    return lambda locale: {
+        "pickup_point": point.name if point else translate(locale, OUR_SHOP),
+        "pickup_address": point.address_text if point else "",
+        "total": _money(store, order.total, locale)}
+
+
+def order_refunded(db: Session, store: Store, event_id: int, payload: dict) -> list[Note]:
+    order = _order(db, store, payload)
+    if order is None:
+        return []
+
+    def values(locale: str) -> dict:
+        return {"store": store.name, "number": order.number,
+                "amount": _money(store, int(payload.get("amount") or 0), locale)}
+
+    key = f"{events.ORDER_REFUNDED}:{payload.get('refund_id')}:customer"
+    return [Note("order.refunded", key, values, order.customer)]
 
 
 # -- payments -----------------------------------------------------------------------------------
-METHOD_NAMES = {"mpesa": "M-Pesa", "momo": "MTN MoMo", "paystack": "card",
-                "flutterwave": "card", "cod": "cash"}
+def _payment_note(name: str, event_name: str, extra: Callable[[Store, Payment, str], dict],
+                  only_if: Callable[[Payment], bool] = lambda payment: True):
+    """A composer for a payment event: one message to the shopper, by SMS to the phone the
+    payment was asked from (unless that number sent STOP)."""
+
+    def compose(db: Session, store: Store, event_id: int, payload: dict) -> list[Note]:
+        order = _order(db, store, payload)
+        payment = db.get(Payment, payload["payment_id"]) if payload.get("payment_id") else None
+        if order is None or payment is None or payment.store_id != store.id \
+                or not only_if(payment):
+            return []
+
+        def values(locale: str) -> dict:
+            method = METHOD_NAMES.get(payment.method, payment.method)
+            return {"store": store.name, "number": order.number,
+                    "method": translate(locale, method), **extra(store, payment, locale)}
+
+        return [Note(name, f"{event_name}:{payment.id}:customer", values, order.customer,
+                     sms_to=_payer_phone(db, store, order.customer, payment))]
+
+    return compose
 
 
-def _queue(handler, event: OutboxEvent) -> None:
-    services().jobs.enqueue(handler, event.store_id, event.payload["order_id"],
-                            event.payload.get("payment_id"), retries=SEND_RETRIES)
+def _payer_phone(db: Session, store: Store, customer: Customer, payment: Payment) -> str | None:
+    if not payment.phone or payment.phone == customer.phone:
+        return None
+    payer = db.scalar(select(Customer).where(Customer.store_id == store.id,
+                                             Customer.phone == payment.phone))
+    return None if payer is not None and payer.opted_out_at is not None else payment.phone
 
 
-def on_payment_completed(event: OutboxEvent) -> None:
-    _queue(send_payment_receipt, event)
+def _received(store: Store, payment: Payment, locale: str) -> dict:
+    return {"amount": _money(store, payment.amount, locale),
+            "reference": _say(locale, REFERENCE, reference=payment.reference)
+            if payment.reference else "",
+            "simulated": translate(locale, SIMULATED) if payment.simulated else ""}
 
 
-def on_payment_failed(event: OutboxEvent) -> None:
-    _queue(send_payment_failed, event)
+def _failed(store: Store, payment: Payment, locale: str) -> dict:
+    why = translate(locale, payment.failure_reason or NOT_THROUGH)
+    return {"reason": why.rstrip(".")}
 
 
-def on_payment_link(event: OutboxEvent) -> None:
-    _queue(send_payment_link, event)
+def _link(store: Store, payment: Payment, locale: str) -> dict:
+    return {"amount": _money(store, payment.amount, locale), "url": payment.redirect_url}
 
 
-def _payment_message(store_id: int, order_id: int, payment_id: int | None, compose) -> None:
-    ctx = services()
-    with ctx.db() as db:
-        store = db.get(Store, store_id)
-        order = orders.get_order(db, store_id, order_id)
-        payment = db.get(Payment, payment_id) if payment_id else None
-        if payment is None or payment.store_id != store_id:
-            return
-        message = compose(store, order, payment)
-        phone = payment.phone or order.customer.phone
-    if message:
-        ctx.sms.send(phone, message)
+# -- carts and stock ----------------------------------------------------------------------------
+def cart_abandoned(db: Session, store: Store, event_id: int, payload: dict) -> list[Note]:
+    """One reminder per cart, only to a customer who agreed to marketing messages, and only
+    while the cart still waits (not ordered, not emptied)."""
+    cart = db.scalar(select(Cart).where(Cart.id == payload.get("cart_id"),
+                                        Cart.store_id == store.id))
+    if cart is None or cart.customer_id is None or cart.status != "active" or not cart.lines:
+        return []
+    customer = db.get(Customer, cart.customer_id)
+    if customer is None or not customer.marketing_consent:
+        return []
+    view = carts.view_lines(store, cart)
+
+    def values(locale: str) -> dict:
+        return {"store": store.name, "total": _money(store, view.subtotal.amount, locale)}
+
+    return [Note("cart.reminder", f"{events.CART_ABANDONED}:{cart.id}:customer", values,
+                 customer, items=[f"{line.quantity}x {line.title}" for line in view.lines])]
 
 
-def send_payment_receipt(store_id: int, order_id: int, payment_id: int | None) -> None:
-    def compose(store, order, payment):
-        paid = store.money(payment.amount).format(f"en_{store.country}")
-        how = METHOD_NAMES.get(payment.method, payment.method)
-        receipt = f" ref {payment.reference}" if payment.reference else ""
-        simulated = " (SIMULATED, no real money)" if payment.simulated else ""
-        return (f"{store.name}: we received {paid} by {how}{receipt}{simulated} for order "
-                f"#{order.number}. Asante!")
-    _payment_message(store_id, order_id, payment_id, compose)
+def low_stock(db: Session, store: Store, event_id: int, payload: dict) -> list[Note]:
+    """To the merchant, once per event: stock can run low again after a restock."""
+    variant = db.scalar(select(Variant).where(Variant.id == payload.get("variant_id"),
+                                              Variant.store_id == store.id))
+    if variant is None:
+        return []
+
+    def values(locale: str) -> dict:
+        return {"store": store.name, "product": variant.title, "sku": variant.sku,
+                "on_hand": payload.get("on_hand", ""), "threshold": payload.get("threshold", "")}
+
+    return [Note("merchant.low_stock", f"{events.INVENTORY_LOW_STOCK}:{event_id}:merchant",
+                 values)]
 
 
-def send_payment_failed(store_id: int, order_id: int, payment_id: int | None) -> None:
-    def compose(store, order, payment):
-        how = METHOD_NAMES.get(payment.method, payment.method)
-        why = payment.failure_reason or "it did not go through"
-        return (f"{store.name}: your {how} payment for order #{order.number} failed: "
-                f"{why.rstrip('.')}. To try again, dial in and choose My orders, then Pay.")
-    _payment_message(store_id, order_id, payment_id, compose)
-
-
-def send_payment_link(store_id: int, order_id: int, payment_id: int | None) -> None:
-    def compose(store, order, payment):
-        if not payment.redirect_url or payment.status != "pending":
-            return None
-        due = store.money(payment.amount).format(f"en_{store.country}")
-        return (f"{store.name}: pay {due} for order #{order.number} here: "
-                f"{payment.redirect_url}")
-    _payment_message(store_id, order_id, payment_id, compose)
+COMPOSERS: dict[str, Callable[[Session, Store, int, dict], list[Note]]] = {
+    events.ORDER_PLACED: order_placed,
+    events.PAYMENT_COMPLETED: _payment_note("payment.completed", events.PAYMENT_COMPLETED,
+                                            _received),
+    events.PAYMENT_FAILED: _payment_note("payment.failed", events.PAYMENT_FAILED, _failed),
+    events.PAYMENT_ACTION_REQUIRED: _payment_note(
+        "payment.link", events.PAYMENT_ACTION_REQUIRED, _link,
+        only_if=lambda payment: bool(payment.redirect_url) and payment.status == "pending"),
+    events.ORDER_SHIPPED: _order_note("order.shipped", _shipped),
+    events.ORDER_READY_FOR_PICKUP: _order_note("order.ready_for_pickup", _pickup),
+    events.ORDER_DELIVERED: _order_note("order.delivered"),
+    events.ORDER_REFUNDED: order_refunded,
+    events.CART_ABANDONED: cart_abandoned,
+    events.INVENTORY_LOW_STOCK: low_stock,
+}

@@ -1,4 +1,5 @@
-"""Order receipts go out by SMS through the africastalking SDK, from a background job."""
+"""Order receipts go out by SMS through the africastalking SDK, from a background job; the
+merchant hears of the new order by SMS too."""
 import logging
 
 import pytest
@@ -9,6 +10,7 @@ from commerce.customers import get_or_create_customer
 from commerce.models import Order, Variant
 
 PHONE = "+254712345678"
+MERCHANT = "+254700123456"  # the demo store's contact phone
 
 
 def place_order(db, store) -> Order:
@@ -22,10 +24,14 @@ def test_a_placed_order_sends_an_sms_receipt_to_the_shopper(db, store, fake_at, 
     order = place_order(db, store)
     run_jobs()
 
-    assert fake_at.messages == [{
+    assert sorted(fake_at.messages, key=lambda m: m["to"] != PHONE) == [{
         "username": fake_at.username, "to": PHONE, "bulkSMSMode": "1",
         "message": f"Mama Mboga Fresh: order #{order.number} received. 2x Tomatoes 1kg. "
                    "Total KSh 240.00. Pay cash on delivery. Help: +254700123456",
+    }, {
+        "username": fake_at.username, "to": MERCHANT, "bulkSMSMode": "1",
+        "message": f"Mama Mboga Fresh: new order #{order.number} from {PHONE}: 2x Tomatoes "
+                   "1kg. Total KSh 240.00, cash.",
     }]
 
 
@@ -36,8 +42,8 @@ def test_a_failed_send_is_retried_and_logged_and_the_order_stands(db, store, fak
         place_order(db, store)
         run_jobs()
 
-    assert fake_at.attempts == 3
-    assert len(fake_at.messages) == 1
+    assert fake_at.attempts == 4  # two failures, then the receipt and the merchant's SMS
+    assert sorted(m["to"] for m in fake_at.messages) == sorted([PHONE, MERCHANT])
     assert "Africa's Talking refused or failed" in caplog.text
     assert db.scalar(select(func.count(Order.id))) == 1
 
@@ -49,7 +55,7 @@ def test_a_send_that_never_works_gives_up_after_the_retries_without_losing_the_o
         place_order(db, store)
         run_jobs()
 
-    assert fake_at.attempts == 4  # the first try and three retries
+    assert fake_at.attempts == 8  # per message (receipt, merchant's): a try and three retries
     assert fake_at.messages == []
     assert "Africa's Talking refused or failed" in caplog.text
     assert db.scalar(select(func.count(Order.id))) == 1
@@ -62,8 +68,8 @@ def test_a_number_africas_talking_rejects_for_good_is_logged_not_retried(
         place_order(db, store)
         run_jobs()
 
-    assert fake_at.attempts == 1
-    assert f"SMS to {PHONE} rejected for good: InvalidPhoneNumber (403)" in caplog.text
+    assert fake_at.attempts == 2  # once each: the receipt and the merchant's SMS
+    assert f"SMS to {PHONE} rejected: InvalidPhoneNumber (403)" in caplog.text
 
 
 @pytest.fixture

@@ -41,9 +41,11 @@ def test_a_shopper_dials_browses_and_buys_for_delivery(live_server, store, db, f
     assert on_hand(db, "TOMA-1KG") == 78
 
     run_jobs()
-    assert [m["to"] for m in fake_at.messages] == [PHONE]
-    receipt = fake_at.messages[0]["message"]
-    assert "order #1001 received. 2x Tomatoes 1kg. Total KSh 340.00" in receipt
+    # The shopper's receipt, and the merchant's new-order alert to the store's phone.
+    sent = {m["to"]: m["message"] for m in fake_at.messages}
+    assert sorted(sent) == [store.contact_phone, PHONE]
+    assert "order #1001 received. 2x Tomatoes 1kg. Total KSh 340.00" in sent[PHONE]
+    assert "#1001" in sent[store.contact_phone]
 
 
 def test_the_terminal_phone_buys_from_the_running_server(app, live_server, store, db):
