@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LOCALES = ROOT / "locales"
 TRANSLATED = ["sw", "fr"]  # English is the source language: its msgstr may stay empty
 EXTRACT = ["pybabel", "extract", "-F", "babel.cfg", "-k", "t", "-k", "N_", "--no-location",
-           "-o", "locales/messages.pot", "dialogs"]
+           "-o", "locales/messages.pot", "dialogs", "channels"]
 UPDATE = ["pybabel", "update", "-i", "locales/messages.pot", "-d", "locales"]
 HOW_TO_UPDATE = (f"the catalogs are out of date: run `{' '.join(EXTRACT)}` then "
                  f"`{' '.join(UPDATE)}`, and translate the new messages in sw and fr")
@@ -90,7 +90,7 @@ def test_translations_are_gsm7_and_about_as_short_as_the_english(lang):
 def test_the_catalogs_are_up_to_date_with_the_code(tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT)
     extracted = tmp_path / "messages.pot"
-    command = [*EXTRACT[:-2], str(extracted), "dialogs"]
+    command = [*EXTRACT[:-3], str(extracted), "dialogs", "channels"]
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         CommandLineInterface().run(command)
     in_code = _ids(_catalog(extracted))
