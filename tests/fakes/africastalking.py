@@ -8,11 +8,13 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs
 
+from tests.fakes.server import LocalHttpServer
 
-class FakeAfricasTalking:
+
+class FakeAfricasTalking(LocalHttpServer):
     def __init__(self, username: str = "duka-test", api_key: str = "test-api-key"):
         self.username = username
         self.api_key = api_key
@@ -21,22 +23,7 @@ class FakeAfricasTalking:
         self.fail_next = 0  # answer this many requests with HTTP 500
         self.recipient_status = (101, "Success")  # what AT says about the recipient
         self._lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(target=self.server.serve_forever,  # quick to stop
-                                       kwargs={"poll_interval": 0.05}, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address
-        return f"http://{host}:{port}"
-
-    def start(self) -> FakeAfricasTalking:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._listen(self._handler())
 
     def reset(self) -> None:
         with self._lock:

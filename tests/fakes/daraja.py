@@ -24,10 +24,12 @@ import secrets
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+
+from tests.fakes.server import LocalHttpServer
 
 SANDBOX_SHORTCODE = "174379"
 SANDBOX_PASSKEY = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"
@@ -69,7 +71,7 @@ def stk_callback_body(checkout_id: str, code: int = 0, desc: str = "", amount=No
     return {"Body": {"stkCallback": stk}}
 
 
-class FakeDaraja:
+class FakeDaraja(LocalHttpServer):
     def __init__(self, consumer_key: str = "fake-consumer-key",
                  consumer_secret: str = "fake-consumer-secret",
                  shortcode: str = SANDBOX_SHORTCODE, passkey: str = SANDBOX_PASSKEY):
@@ -87,15 +89,7 @@ class FakeDaraja:
         self.void_token_next = 0  # say 404.001.03 to this many requests with a good token
         self.push_error: dict | None = None  # the Daraja error body the next push answers
         self._lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever,  # quick to stop
-                                       kwargs={"poll_interval": 0.05}, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address
-        return f"http://{host}:{port}"
+        self._listen(self._handler(), daemon_threads=True)
 
     @property
     def settings(self) -> dict:
@@ -105,14 +99,6 @@ class FakeDaraja:
     def secrets(self) -> dict:
         return {"consumer_key": self.consumer_key, "consumer_secret": self.consumer_secret,
                 "passkey": self.passkey}
-
-    def start(self) -> FakeDaraja:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
     def push_for(self, checkout_id: str) -> dict:
         return next(p for p in self.pushes if p["CheckoutRequestID"] == checkout_id)

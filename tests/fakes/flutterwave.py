@@ -26,10 +26,12 @@ import threading
 import time
 import uuid
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+
+from tests.fakes.server import LocalHttpServer
 
 CHARGE_TYPES = {  # type → (currencies, payment_type Flutterwave reports, authorization mode)
     "mpesa": ({"KES"}, "mpesa", "callback"),
@@ -49,7 +51,9 @@ def _dumps(body) -> bytes:
                       else str(value)).encode()
 
 
-class FakeFlutterwave:
+class FakeFlutterwave(LocalHttpServer):
+    url_path = "/v3"  # the API version: url ends in it
+
     def __init__(self, secret_key: str = "FLWSECK_TEST-duka0fake0key-X",
                  secret_hash: str = "duka-fake-secret-hash"):
         self.secret_key = secret_key
@@ -66,22 +70,7 @@ class FakeFlutterwave:
         self.refund_status = "completed"
         self._ids = itertools.count(4193428)
         self._lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(target=self.server.serve_forever,  # quick to stop
-                                       kwargs={"poll_interval": 0.05}, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address
-        return f"http://{host}:{port}/v3"
-
-    def start(self) -> FakeFlutterwave:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._listen(self._handler())
 
     def calls(self, method: str, path_start: str) -> list[dict]:
         return [r for r in self.requests

@@ -17,7 +17,9 @@ import re
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tests.fakes.server import LocalHttpServer
 
 VERSION = "v21.0"
 PHONE_NUMBER_ID = "106540352242922"  # our WhatsApp number's id (the demo store's in tests)
@@ -26,7 +28,10 @@ WABA_ID = "102290129340398"
 _PATH = re.compile(rf"^/{re.escape(VERSION)}/([^/?]+)/messages$")
 
 
-class FakeGraph:
+class FakeGraph(LocalHttpServer):
+    # url: the base URL, up to and including the API version (``WHATSAPP_API_URL``)
+    url_path = f"/{VERSION}"
+
     def __init__(self, token: str = "test-graph-token"):
         self.token = token
         self.messages: list[dict] = []  # accepted sends: {"phone_number_id", "body"}
@@ -37,24 +42,11 @@ class FakeGraph:
         self.error_next: tuple | None = None  # (http_status, code, message[, subcode]), once
         self._lock = threading.Lock()
         self._release = threading.Event()  # lets held requests go on reset/stop
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(target=self.server.serve_forever,  # quick to stop
-                                       kwargs={"poll_interval": 0.05}, daemon=True)
-
-    @property
-    def url(self) -> str:
-        """The base URL, up to and including the API version (``WHATSAPP_API_URL``)."""
-        host, port = self.server.server_address
-        return f"http://{host}:{port}/{VERSION}"
-
-    def start(self) -> FakeGraph:
-        self.thread.start()
-        return self
+        self._listen(self._handler())
 
     def stop(self) -> None:
         self._release.set()
-        self.server.shutdown()
-        self.server.server_close()
+        super().stop()
 
     def reset(self) -> None:
         self._release.set()  # a request still held from the last test answers now

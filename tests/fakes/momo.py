@@ -32,9 +32,11 @@ import threading
 import time
 import uuid
 from decimal import Decimal, InvalidOperation
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import httpx
+
+from tests.fakes.server import LocalHttpServer
 
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 EXPONENTS = {"EUR": 2, "UGX": 0, "RWF": 0, "XOF": 0, "XAF": 0, "GHS": 2, "ZMW": 2}
@@ -42,7 +44,7 @@ RTP = "/collection/v1_0/requesttopay"
 REFUND = "/disbursement/v1_0/refund"
 
 
-class FakeMomo:
+class FakeMomo(LocalHttpServer):
     def __init__(self):
         self.collection_key = "collection-subscription-key"
         self.disbursement_key = "disbursement-subscription-key"
@@ -50,9 +52,7 @@ class FakeMomo:
         self.hang_seconds = 2.5
         self._lock = threading.Lock()
         self._receipts = itertools.count(4_000_000_001)
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(target=self.server.serve_forever,  # quick to stop
-                                       kwargs={"poll_interval": 0.05}, daemon=True)
+        self._listen(self._handler())
         self.reset()
 
     # -- set-up and inspection --------------------------------------------------------------
@@ -79,19 +79,6 @@ class FakeMomo:
     def revoke_tokens(self) -> None:
         with self._lock:
             self.tokens.clear()
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address
-        return f"http://{host}:{port}"
-
-    def start(self) -> FakeMomo:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
     # -- the shopper and MTN's side ----------------------------------------------------------
     def settle(self, reference: str, status: str, reason: str | None = None,

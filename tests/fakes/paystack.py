@@ -30,10 +30,12 @@ import re
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
 
 import httpx
+
+from tests.fakes.server import LocalHttpServer
 
 CURRENCIES = {"NGN", "GHS", "KES", "ZAR", "USD"}
 MOBILE_MONEY = {"KES": {"mpesa", "mpesa_offline", "mptill"}, "GHS": {"mtn", "vod", "atl"}}
@@ -51,7 +53,7 @@ def signature(raw: bytes, secret_key: str) -> str:
     return hmac.new(secret_key.encode(), raw, hashlib.sha512).hexdigest()
 
 
-class FakePaystack:
+class FakePaystack(LocalHttpServer):
     def __init__(self):
         self.keys: dict[str, int] = {}  # secret key → integration id
         self.webhook_url: str | None = None
@@ -67,22 +69,7 @@ class FakePaystack:
         self._ids = itertools.count(4099260516)
         self._refund_ids = itertools.count(3018284)
         self._lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(target=self.server.serve_forever,  # quick to stop
-                                       kwargs={"poll_interval": 0.05}, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address
-        return f"http://{host}:{port}"
-
-    def start(self) -> FakePaystack:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._listen(self._handler())
 
     def add_account(self, secret_key: str) -> str:
         self.keys[secret_key] = 412829 + len(self.keys)

@@ -20,10 +20,12 @@ import time
 import uuid
 from datetime import datetime, timezone
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs
 
 import phonenumbers
+
+from tests.fakes.server import LocalHttpServer
 
 API_VERSION = "2010-04-01"
 ACCOUNT_SID = "AC" + "0" * 31 + "1"
@@ -49,7 +51,7 @@ def _error(status: int, code: int, message: str) -> dict:
             "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": status}
 
 
-class FakeTwilio:
+class FakeTwilio(LocalHttpServer):
     def __init__(self, account_sid: str = ACCOUNT_SID, auth_token: str = AUTH_TOKEN):
         self.account_sid = account_sid
         self.auth_token = auth_token
@@ -59,23 +61,8 @@ class FakeTwilio:
         self.hang_seconds = 3.0  # how long hang_next sleeps: longer than the tests' timeout
         self._lock = threading.Lock()
         self.reset()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.block_on_close = False  # stop() must not wait out a hanging request
-        self.thread = threading.Thread(target=self.server.serve_forever,  # quick to stop
-                                       kwargs={"poll_interval": 0.05}, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address
-        return f"http://{host}:{port}"
-
-    def start(self) -> FakeTwilio:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        # block_on_close=False: stop() must not wait out a hanging request
+        self._listen(self._handler(), block_on_close=False)
 
     def reset(self) -> None:
         with self._lock:

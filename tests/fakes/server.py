@@ -1,0 +1,36 @@
+"""The plumbing every fake provider shares: a local HTTP server on a free port, run by a thread.
+
+A fake subclasses ``LocalHttpServer``, calls ``self._listen(handler)`` in its ``__init__`` and
+sets ``url_path`` when its base URL goes past ``host:port`` (an API version, say).
+"""
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
+
+
+class LocalHttpServer:
+    url_path = ""  # what ``url`` adds after ``http://host:port``
+
+    def _listen(self, handler: type[BaseHTTPRequestHandler], **server_options) -> None:
+        """Make ``server`` on 127.0.0.1 and a free port (``server_options`` are set on it, e.g.
+        ``block_on_close=False``), and ``thread``, which serves it once started."""
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        for name, value in server_options.items():
+            setattr(self.server, name, value)
+        self.thread = threading.Thread(target=self.server.serve_forever,  # quick to stop
+                                       kwargs={"poll_interval": 0.05}, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address
+        return f"http://{host}:{port}{self.url_path}"
+
+    def start(self) -> Self:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
