@@ -11,7 +11,7 @@ from typing import Protocol
 from channels import keywords
 from channels.context import services
 from channels.messages import Incoming
-from channels.paging import HOME_KEY, MORE, PREVIOUS, Labels
+from channels.paging import MORE, PREVIOUS, Labels, read_input
 from dialogs import BACK, HOME, Reply
 from dialogs.i18n import translate
 from dialogs.registry import conversation as dialogs
@@ -78,14 +78,8 @@ def _apply(turn_factory, incoming: Incoming, saved: dict | None, renderer: Rende
         choice = ""  # a button from an older message: read its title as typed text instead
     if choice:
         turn.choice = choice
-    elif text == HOME_KEY:
-        turn.choice = HOME
-    elif text == PREVIOUS:
-        turn.choice = BACK
-    elif reply.choices and text.isdecimal() and 1 <= int(text) <= len(reply.choices):
-        turn.choice = reply.choices[int(text) - 1].id
     else:
-        turn.text = text or _describe(incoming)
+        read_input(text or _describe(incoming), reply, turn)
     return _fresh(*dialogs.handle(turn, saved["dialog"]))
 
 

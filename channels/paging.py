@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Callable, NamedTuple
 
-from dialogs import Reply
+from dialogs import BACK, HOME, Reply, Turn
 
 MORE, PREVIOUS, HOME_KEY = "98", "0", "00"  # navigation keys on every text channel
 
@@ -69,3 +69,17 @@ def split(reply: Reply, labels: Labels, budget: int, alphabet: Alphabet) -> list
         pages.append(page + ([more] if rest else []) + back)
         if not rest:
             return pages
+
+
+def read_input(raw: str, reply: Reply, turn: Turn) -> Turn:
+    """What typed ``raw`` means on numbered-text ``reply``: home, back, a choice by its number
+    (numbers run on across pages), or free text."""
+    if raw == HOME_KEY:
+        turn.choice = HOME
+    elif raw == PREVIOUS:
+        turn.choice = BACK
+    elif reply.choices and raw.isdecimal() and 1 <= int(raw) <= len(reply.choices):
+        turn.choice = reply.choices[int(raw) - 1].id
+    else:
+        turn.text = raw
+    return turn

@@ -5,8 +5,9 @@ The conversation is ``dialogs.registry.conversation``: ``start(turn)`` and
 """
 from __future__ import annotations
 
-from channels.ussd.render import HOME_KEY, MORE, PREVIOUS, Labels, page_count
-from dialogs import BACK, HOME, Reply, Turn
+from channels.paging import read_input
+from channels.ussd.render import MORE, PREVIOUS, Labels, page_count
+from dialogs import Reply
 from dialogs.registry import conversation as dialog
 
 MAX_INPUT = 200  # longer input is kept only this long: it matches no option anyway
@@ -36,18 +37,6 @@ def new_inputs(text: str, saved: dict | None) -> list[str]:
     return [text.rsplit("*", 1)[-1]]  # the gateway lost track; trust the last input
 
 
-def _turn_for(raw: str, reply: Reply, turn: Turn) -> Turn:
-    if raw == HOME_KEY:
-        turn.choice = HOME
-    elif raw == PREVIOUS:
-        turn.choice = BACK
-    elif reply.choices and raw.isdecimal() and 1 <= int(raw) <= len(reply.choices):
-        turn.choice = reply.choices[int(raw) - 1].id
-    else:
-        turn.text = raw
-    return turn
-
-
 def play(turn_factory, inputs: list[str], saved: dict | None,
          labels: Labels = Labels()) -> dict:
     """Apply each input to the session; returns the new session (with the reply to show).
@@ -69,6 +58,6 @@ def play(turn_factory, inputs: list[str], saved: dict | None,
         if raw == PREVIOUS and page > 0:
             saved["page"] = page - 1
             continue
-        reply, state = dialog.handle(_turn_for(raw, reply, turn_factory()), saved["dialog"])
+        reply, state = dialog.handle(read_input(raw, reply, turn_factory()), saved["dialog"])
         saved = {"dialog": state, "reply": reply.to_dict(), "page": 0}
     return saved
