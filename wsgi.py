@@ -15,6 +15,7 @@ import channels.context
 import payments.context
 from admin import cli as admin_cli
 from admin.health import bp as health_bp
+from admin import scheduler
 from admin.scheduler import relay_events
 from channels import notifications, outbound
 from channels.cli import ussd_command
@@ -22,6 +23,7 @@ from channels.ratelimit import InProcessRateLimiter, RedisRateLimiter
 from channels.sessions import InProcessSessions, RedisSessions
 from channels.sms import AfricasTalkingSms, LoggedSms
 from channels.africastalking_sms import bp as sms_africastalking_bp
+from channels.broadcasts import resume_broadcasts
 from channels.twilio.views import bp as twilio_bp
 from channels.ussd import bp as ussd_bp
 from channels.whatsapp.views import bp as whatsapp_bp
@@ -167,6 +169,8 @@ def create_app(config: dict | None = None) -> Flask:
     events.subscribe(events.ORDER_REFUNDED, notifications.on_event)
     events.subscribe(events.CART_ABANDONED, notifications.on_event)  # with consent, once
     events.subscribe(events.INVENTORY_LOW_STOCK, notifications.on_event)  # to the merchant
+
+    app.extensions[scheduler.EXTRA] = ((resume_broadcasts, 60),)  # a broadcast's worker died
 
     app.register_blueprint(health_bp)
     app.register_blueprint(ussd_bp)

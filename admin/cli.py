@@ -113,7 +113,7 @@ def scheduler_command(once: bool) -> None:
     if redis is None:
         raise click.ClickException("REDIS_URL is not set: `flask --app wsgi demo` runs the "
                                    "timed jobs in process; use --once to run them now.")
-    scheduler.run_rq_cron(redis)
+    scheduler.run_rq_cron(app, redis)
 
 
 COMMANDS = (db_group, seed_demo_command, demo_command, worker_command, scheduler_command)

@@ -12,7 +12,6 @@ import time
 from flask import Flask
 
 from admin.context import services
-from channels.broadcasts import resume_broadcasts  # wired like wsgi: a channels job on a timer
 from commerce import carts, events, inventory
 from payments.jobs import reconcile_payments
 
@@ -41,12 +40,17 @@ SCHEDULE = (
     (detect_abandoned_carts, 300),
     (reconcile_payments, 60),  # asks providers about open payments, expires the stale
     (relay_events, 60),  # catches events whose after-commit kick was lost
-    (resume_broadcasts, 60),  # picks up a broadcast whose worker died
 )
+EXTRA = "duka.schedule"  # app.extensions key: timed jobs of packages admin may not import
+
+
+def schedule_of(app: Flask) -> tuple:
+    """Every timed job: admin's own, and those ``create_app`` adds (a channels job, say)."""
+    return SCHEDULE + tuple(app.extensions.get(EXTRA, ()))
 
 
 def run_due_jobs_once(app: Flask) -> None:
-    for job, _every in SCHEDULE:
+    for job, _every in schedule_of(app):
         with app.app_context():
             try:
                 job()
@@ -67,10 +71,10 @@ def start_in_process(app: Flask, tick_seconds: int = 60) -> threading.Thread:
     return thread
 
 
-def run_rq_cron(redis) -> None:
+def run_rq_cron(app: Flask, redis) -> None:
     from rq.cron import CronScheduler
 
     cron = CronScheduler(connection=redis)
-    for job, every in SCHEDULE:
+    for job, every in schedule_of(app):
         cron.register(job, queue_name="default", interval=every)
     cron.start()

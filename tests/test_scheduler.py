@@ -36,3 +36,11 @@ def test_scheduler_without_redis_says_what_to_do(make_app):
     result = make_app(REDIS_URL="").test_cli_runner().invoke(args=["scheduler"])
     assert result.exit_code != 0
     assert "REDIS_URL is not set" in result.output
+
+
+def test_the_schedule_includes_the_jobs_wsgi_adds(app):
+    from admin.scheduler import schedule_of
+    from channels.broadcasts import resume_broadcasts
+
+    every = {job: seconds for job, seconds in schedule_of(app)}
+    assert every[resume_broadcasts] == 60  # a broadcast whose worker died is resumed
