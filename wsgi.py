@@ -8,6 +8,7 @@ import logging
 import os
 
 from flask import Flask
+from flask_cors import CORS
 from sqlalchemy import event
 
 import admin.context
@@ -15,7 +16,8 @@ import channels.context
 import payments.context
 from admin import cli as admin_cli
 from admin.health import bp as health_bp
-from admin import scheduler
+from admin import api, scheduler
+from admin.api.signin import InProcessCodes, RedisCodes
 from admin.scheduler import relay_events
 from channels import notifications, outbound
 from channels.cli import ussd_command
@@ -48,6 +50,7 @@ SETTINGS = (
     "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_API_URL", "TWILIO_SMS_FROM",
     "WHATSAPP_TOKEN", "WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN", "WHATSAPP_API_URL",
     "WHATSAPP_PHONE_NUMBER_ID", "MESSAGE_HTTP_TIMEOUT", "AT_CALLBACK_TOKEN",
+    "API_REQUESTS_PER_MINUTE", "API_MAX_BODY_BYTES", "CORS_ORIGINS",
 )
 
 
@@ -59,8 +62,10 @@ def load_config(app: Flask, overrides: dict | None) -> None:
     if not app.config.get("DATABASE_URL"):  # the embedded default: SQLite in the instance folder
         os.makedirs(app.instance_path, exist_ok=True)
         app.config["DATABASE_URL"] = f"sqlite:///{os.path.join(app.instance_path, 'duka.sqlite3')}"
+    # Bodies beyond this are refused (413) before they are read: a CSV import fits, a flood not.
+    app.config["MAX_CONTENT_LENGTH"] = int(app.config.get("API_MAX_BODY_BYTES", 2 * 1024 * 1024))
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = "dev-only-not-secret"
+        app.config["SECRET_KEY"] = "dev-only-not-secret-never-use-in-production"
         log.warning("SECRET_KEY is not set; using a development key")
 
 
@@ -129,7 +134,11 @@ def create_app(config: dict | None = None) -> Flask:
         whatsapp_verify_token=app.config.get("WHATSAPP_VERIFY_TOKEN"),
         twilio_auth_token=app.config.get("TWILIO_AUTH_TOKEN"),
         ratelimit=ratelimit, ussd_hops_per_minute=hops_per_minute))
-    admin.context.init_app(app, admin.context.AdminServices(db, app.config["DATABASE_URL"], redis))
+    admin.context.init_app(app, admin.context.AdminServices(
+        db, app.config["DATABASE_URL"], redis, ratelimit=ratelimit,
+        codes=RedisCodes(redis) if redis is not None else InProcessCodes(),
+        send_sms=notifications.send_text_now,
+        api_requests_per_minute=int(app.config.get("API_REQUESTS_PER_MINUTE", 600))))
     load_providers()
     payments.context.init_app(app, payments.context.PaymentServices(
         db, jobs, SecretBox(app.config.get("DUKA_ENCRYPTION_KEY")),
@@ -173,6 +182,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions[scheduler.EXTRA] = ((resume_broadcasts, 60),)  # a broadcast's worker died
 
     app.register_blueprint(health_bp)
+    api.init_app(app)
+    if app.config.get("CORS_ORIGINS"):  # the merchant's web or mobile app on another origin
+        CORS(app, resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"].split(",")}},
+             expose_headers=["ETag", "Retry-After", "Idempotent-Replayed"])
     app.register_blueprint(ussd_bp)
     app.register_blueprint(sms_africastalking_bp)
     app.register_blueprint(twilio_bp)

@@ -6,11 +6,13 @@ import os
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import select
 from werkzeug.serving import run_simple
 
 from admin import scheduler
 from admin.context import services
 from commerce.db import upgrade_database
+from commerce.errors import DomainError
 from commerce.demo import (
     DEMO_SMS_KEYWORD, DEMO_SMS_SHORT_CODE, DEMO_USSD_CODE, demo_store, link_demo_whatsapp,
     seed_demo_store,
@@ -116,4 +118,35 @@ def scheduler_command(once: bool) -> None:
     scheduler.run_rq_cron(app, redis)
 
 
-COMMANDS = (db_group, seed_demo_command, demo_command, worker_command, scheduler_command)
+@click.command("staff-add")
+@click.option("--store", "slug", required=True, help="The store's slug, e.g. mama-mboga.")
+@click.option("--phone", required=True, help="The staff member's phone number.")
+@click.option("--role", type=click.Choice(["owner", "manager", "staff", "viewer"]),
+              default="owner", show_default=True)
+@click.option("--name", default="")
+@with_appcontext
+def staff_add_command(slug: str, phone: str, role: str, name: str) -> None:
+    """Let a phone sign in to a store's API (a code by SMS): how the first owner gets in."""
+    from admin.models import Staff
+    from commerce.phones import to_e164
+    from commerce.stores import get_store_by_slug
+
+    with services().db() as db:
+        store = get_store_by_slug(db, slug)
+        if store is None:
+            raise click.ClickException(f"No store {slug!r}.")
+        try:
+            e164 = to_e164(phone, store.country)
+        except DomainError as error:
+            raise click.ClickException(error.message) from None
+        staff = db.scalar(select(Staff).where(Staff.store_id == store.id, Staff.phone == e164))
+        if staff is None:
+            db.add(Staff(store_id=store.id, phone=e164, name=name, role=role))
+        else:
+            staff.role, staff.active = role, True
+        db.commit()
+    click.echo(f"{e164} can sign in to {slug} as {role}: POST /api/v1/auth/code.")
+
+
+COMMANDS = (db_group, seed_demo_command, demo_command, worker_command, scheduler_command,
+            staff_add_command)

@@ -318,3 +318,14 @@ COMPOSERS: dict[str, Callable[[Session, Store, int, dict], list[Note]]] = {
     events.CART_ABANDONED: cart_abandoned,
     events.INVENTORY_LOW_STOCK: low_stock,
 }
+
+
+def send_text_now(store_id: int, phone: str, text: str, purpose: str = "staff.sign_in_code"):
+    """Queue one SMS now, outside any event (a staff member's sign-in code)."""
+    ctx = services()
+    route = sms_route(ctx, phone, text)
+    with ctx.db() as db:
+        queue_message(db, channel=route.channel, provider=route.provider,
+                      recipient=route.recipient, content=route.content, purpose=purpose,
+                      store_id=store_id)
+        db.commit()

@@ -5,6 +5,7 @@ import os
 
 from alembic import context
 
+from admin import models as admin_models  # noqa: F401  (staff, API keys, webhooks)
 from channels import models as channel_models  # noqa: F401  (the channels' own tables)
 from commerce import models  # noqa: F401  (registers the tables on Base.metadata)
 from commerce.db import Base, make_engine, normalise_url

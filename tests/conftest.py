@@ -58,7 +58,8 @@ def make_app(database_url, fake_at):
         config = {
             "TESTING": True, "DATABASE_URL": database_url, "REDIS_URL": TEST_REDIS_URL,
             "AT_USERNAME": fake_at.username, "AT_API_KEY": fake_at.api_key,
-            "AT_BASE_URL": fake_at.url, "JOB_RETRY_INTERVALS": "0", "SECRET_KEY": "test",
+            "AT_BASE_URL": fake_at.url, "JOB_RETRY_INTERVALS": "0",
+            "SECRET_KEY": "test-secret-key-of-at-least-32-bytes",
             "DUKA_ENCRYPTION_KEY": TEST_ENCRYPTION_KEY,
             **overrides,
         }
