@@ -7,6 +7,7 @@ import typing
 
 from pydantic import BaseModel, TypeAdapter
 
+from admin.api.pages import MAX_INT
 from admin.api.routing import PREFIX, ROUTES, Route, endpoint
 
 _PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
@@ -68,7 +69,7 @@ def _operation(route: Route, schemas: dict) -> dict:
     if route.method == "GET":
         responses["304"] = {"description": "Not modified (If-None-Match)"}
     for status, description in ERRORS.items():
-        if route.permission is None and status in ("401", "403"):
+        if route.permission is None and status == "403":
             continue
         responses[status] = {"description": description, "content": {
             "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
@@ -81,7 +82,8 @@ def _operation(route: Route, schemas: dict) -> dict:
 
 def _path_parameters(route: Route) -> list[dict]:
     return [{"name": name, "in": "path", "required": True,
-             "schema": {"type": "integer", "minimum": 0} if converter == "int"
+             "schema": {"type": "integer", "minimum": 0, "maximum": MAX_INT}
+             if converter == "int"
              else {"type": "string"}}
             for converter, name in _PARAM.findall(route.path)]
 

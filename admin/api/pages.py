@@ -7,7 +7,7 @@ continues after the last item of the page before.
 from __future__ import annotations
 
 import base64
-from typing import Callable, Generic, TypeVar
+from typing import Annotated, Callable, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Select
@@ -16,6 +16,11 @@ from sqlalchemy.orm import Session
 from admin.api.errors import ApiError
 
 T = TypeVar("T")
+
+# Database integers are 32-bit: a bigger number can name no row and must not reach SQL.
+MAX_INT = 2_147_483_647
+Id = Annotated[int, Field(ge=1, le=MAX_INT)]
+Amount = Annotated[int, Field(ge=0, le=MAX_INT, description="Minor units (cents).")]
 
 
 class Body(BaseModel):

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from admin.api import idempotency
 from admin.api.auth import Principal, authenticate
 from admin.api.errors import ApiError, from_domain
+from admin.api.pages import MAX_INT
 from admin.context import services
 from commerce.errors import DomainError
 from commerce.models import Store
@@ -84,6 +85,8 @@ def endpoint(method: str, path: str, permission: str | None, *, summary: str = "
 
 
 def _serve(route: Route, path_args: dict) -> Response:
+    if any(isinstance(v, int) and v > MAX_INT for v in path_args.values()):
+        raise ApiError(404, "not_found", "Nothing has that id.")  # beyond any row's id
     with services().db() as db:
         principal = authenticate(db, request, required=route.permission is not None)
         if principal.authenticated:
