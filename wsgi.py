@@ -17,6 +17,7 @@ import payments.context
 from admin import cli as admin_cli
 from admin.health import bp as health_bp
 from admin import api, scheduler
+from admin import webhooks as merchant_webhooks
 from admin.api.signin import InProcessCodes, RedisCodes
 from admin.scheduler import relay_events
 from channels import notifications, outbound
@@ -178,6 +179,8 @@ def create_app(config: dict | None = None) -> Flask:
     events.subscribe(events.ORDER_REFUNDED, notifications.on_event)
     events.subscribe(events.CART_ABANDONED, notifications.on_event)  # with consent, once
     events.subscribe(events.INVENTORY_LOW_STOCK, notifications.on_event)  # to the merchant
+    for name in merchant_webhooks.EVENT_NAMES:  # merchants' own webhook subscriptions
+        events.subscribe(name, merchant_webhooks.on_event)
 
     app.extensions[scheduler.EXTRA] = ((resume_broadcasts, 60),)  # a broadcast's worker died
 

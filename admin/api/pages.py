@@ -50,7 +50,7 @@ def decode_cursor(cursor: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         kind, _, number = text.partition(":")
-        if kind == "id" and number.isdecimal():
+        if kind == "id" and number.isdecimal() and int(number) <= MAX_INT:
             return int(number)
     except (ValueError, UnicodeDecodeError):
         pass

@@ -113,6 +113,12 @@ def _serve(route: Route, path_args: dict) -> Response:
             if isinstance(error, DomainError):
                 raise from_domain(error) from None
             raise
+        if isinstance(payload, Response):  # a file the handler made (CSV): sent as it is
+            idempotency.release(db, held)  # only JSON answers are kept for a replay
+            if route.method == "GET" and payload.status_code == 200:
+                payload.add_etag(weak=True)
+                payload.make_conditional(request)
+            return payload
         status = route.status
         if isinstance(payload, tuple):
             payload, status = payload

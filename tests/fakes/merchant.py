@@ -1,0 +1,83 @@
+"""A merchant's webhook receiver, as a merchant would write one, on a local port.
+
+Each path is one receiving endpoint with the signing secret Duka showed when it was subscribed
+(``expect(path, secret)``). A request is checked as a merchant's code checks it: the hex
+HMAC-SHA256 of the raw body bytes, keyed with the secret, must equal ``X-Duka-Signature``
+(``sha256=<hex>``), compared in constant time; a bad or missing signature is answered 401. A
+delivery id (``X-Duka-Delivery``) seen before is answered 200 and not processed again.
+
+``fail_next`` answers that many requests with 500 before anything is checked (a merchant's
+server having a bad minute). Every request lands in ``received`` (path, headers, raw body,
+whether the signature matched, the status answered; header names Title-Cased); those
+processed, parsed, in ``events``.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+from http.server import BaseHTTPRequestHandler
+
+from tests.fakes.server import LocalHttpServer
+
+
+class FakeMerchant(LocalHttpServer):
+    def __init__(self):
+        self.secrets: dict[str, str] = {}  # path → signing secret
+        self.received: list[dict] = []
+        self.events: list[dict] = []  # processed (verified, new) bodies, with "path"
+        self.fail_next = 0
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+        self._listen(self._handler(), block_on_close=False)
+
+    def expect(self, path: str, secret: str) -> None:
+        self.secrets[path] = secret
+
+    def at(self, path: str) -> str:
+        return self.url + path
+
+    def to(self, path: str) -> list[dict]:
+        return [r for r in self.received if r["path"] == path]
+
+    def _handler(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # quiet tests
+                pass
+
+            def do_POST(self):
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with fake._lock:
+                    status = fake._receive(self.path, {name.title(): value for name, value
+                                                          in self.headers.items()}, raw)
+                answer = json.dumps({"ok": 200 <= status < 300}).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+        return Handler
+
+    def _receive(self, path: str, headers: dict, raw: bytes) -> int:
+        secret = self.secrets.get(path, "")
+        expected = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+        verified = bool(secret) and hmac.compare_digest(
+            expected, headers.get("X-Duka-Signature", ""))
+        record = {"path": path, "headers": headers, "raw": raw, "verified": verified}
+        self.received.append(record)
+        if self.fail_next > 0:
+            self.fail_next -= 1
+            record["status"] = 500
+        elif not verified:
+            record["status"] = 401
+        else:
+            record["status"] = 200
+            delivery = headers.get("X-Duka-Delivery", "")
+            if delivery not in self._seen:
+                self._seen.add(delivery)
+                self.events.append({"path": path, **json.loads(raw)})
+        return record["status"]
