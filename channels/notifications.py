@@ -24,13 +24,12 @@ from commerce.models import (
     Cart, Customer, Fulfilment, Order, OutboxEvent, Payment, PickupPoint, Store, Variant,
 )
 from dialogs.i18n import translate
+from dialogs.pay import METHOD_NAMES
 from dialogs.text import N_
 
 SEND_RETRIES = 3
 SMS_LIMIT = 306  # two SMS parts (2 x 153): a long order's items end in "+N more"
 
-METHOD_NAMES = {"mpesa": "M-Pesa", "momo": "MTN MoMo", "paystack": N_("card"),
-                "flutterwave": N_("card"), "cod": N_("cash")}
 PAY_ON_DELIVERY = N_("Pay cash on delivery.")
 PAY_ON_PICKUP = N_("Pay cash when you collect.")
 HELP = N_("Help: {phone}")

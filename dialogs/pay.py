@@ -22,8 +22,9 @@ PAY_LABELS = {
     "cod": N_("Pay cash on delivery"),
 }
 PICKUP_PAY_LABELS = {**PAY_LABELS, "cod": N_("Pay cash at pickup")}
-METHOD_NAMES = {"mpesa": "M-Pesa", "momo": "MTN MoMo", "paystack": "card",
-                "flutterwave": "card", "cod": "cash"}
+# How a method is named to a shopper (card and cash are translated where they are shown).
+METHOD_NAMES = {"mpesa": "M-Pesa", "momo": "MTN MoMo", "paystack": N_("card"),
+                "flutterwave": N_("card"), "cod": N_("cash")}
 PROMPTED = ("mpesa", "momo")  # these ask for a PIN on the phone
 
 

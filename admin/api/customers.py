@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 from sqlalchemy import func, or_, select
 
-from admin.api.pages import Body, Page, PageQuery, paginate
+from admin.api.pages import NO_NUL, Body, Page, PageQuery, paginate
 from admin.api.routing import endpoint
 from commerce import customers
 from commerce.errors import InvalidPhoneNumber
@@ -15,7 +15,6 @@ from commerce.models import Customer, Order, Refund
 from commerce.phones import to_e164
 
 PAID = ("paid", "partially_refunded", "refunded")  # orders whose money came in
-NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL: refused before it reaches SQL
 
 
 class CustomerOut(BaseModel):

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from admin.api.errors import ApiError
-from admin.api.pages import Amount, Body, Page, PageQuery, paginate
+from admin.api.pages import NO_NUL, Amount, Body, Page, PageQuery, paginate
 from admin.api.routing import endpoint
 from commerce.models import DiscountCode
 from commerce.promotions import normalise_code
@@ -60,7 +60,7 @@ class DiscountPage(Page[DiscountOut]):
 
 class DiscountQuery(PageQuery):
     active: bool | None = None
-    q: str | None = Field(None, min_length=1, max_length=40, pattern=r"^[^\x00]*$",
+    q: str | None = Field(None, min_length=1, max_length=40, pattern=NO_NUL,
                           description="Part of the code.")
 
 

@@ -13,14 +13,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from admin.api.errors import ApiError
-from admin.api.pages import Body
+from admin.api.pages import NO_NUL, Body
 from admin.api.routing import endpoint
 from commerce.models import PaymentGateway
 from payments import gateways
 from payments.registry import PROVIDERS, get_provider
 from payments.secrets import EncryptionKeyMissing
 
-NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL: refused before it reaches SQL
 Key = Annotated[str, Field(min_length=1, max_length=60, pattern=NO_NUL)]
 Value = Annotated[str, Field(max_length=500, pattern=NO_NUL)]
 

@@ -10,14 +10,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from admin.api.errors import ApiError
-from admin.api.pages import Body, Id, Page, PageQuery, paginate
+from admin.api.pages import NO_NUL, Body, Id, Page, PageQuery, paginate
 from admin.api.routing import endpoint
 from commerce import inventory
 from commerce.models import Location, Stock, StockMovement, Variant
 
 Reason = Literal[inventory.ADJUSTMENT_REASONS]
 MAX_UNITS = 1_000_000  # far above any shelf, far below a 32-bit column
-NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL: refused before it reaches SQL
 
 
 class LocationOut(BaseModel):

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import false, or_, select
 
-from admin.api.pages import Body, Id, Page, PageQuery, paginate
+from admin.api.pages import NO_NUL, Body, Id, Page, PageQuery, paginate
 from admin.api.routing import endpoint
 from commerce import fulfilments, order_flow, order_payments, orders
 from commerce.errors import InvalidPhoneNumber
@@ -23,7 +23,6 @@ from commerce.models import Customer, Fulfilment, Order, PickupPoint, Refund, Sh
 from commerce.phones import to_e164
 
 MAX_UNITS = 1_000_000  # far above any order, far below a 32-bit column
-NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL: refused before it reaches SQL
 Status = Literal[tuple(order_flow.STATES)]
 # A draft never placed is not an order yet: ``/draft-orders`` lists those.
 ListedStatus = Literal[tuple(s for s in order_flow.STATES if s != "draft")]

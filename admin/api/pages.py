@@ -17,6 +17,9 @@ from admin.api.errors import ApiError
 
 T = TypeVar("T")
 
+# PostgreSQL text cannot hold NUL: a string pattern refusing it before it reaches SQL.
+NO_NUL = r"^[^\x00]*$"
+
 # Database integers are 32-bit: a bigger number can name no row and must not reach SQL.
 MAX_INT = 2_147_483_647
 Id = Annotated[int, Field(ge=1, le=MAX_INT)]

@@ -157,14 +157,20 @@ def _json_body() -> Any:
 def _validated(model: type[BaseModel], data: Any, where: str) -> BaseModel:
     try:
         if where == "body":
-            return model.model_validate_json(data)  # JSON's own types: "5" is not 5
-        return model.model_validate(data)
+            valid = model.model_validate_json(data)  # JSON's own types: "5" is not 5
+        else:
+            valid = model.model_validate(data)
     except ValidationError as error:
         details = [{"field": ".".join(str(p) for p in problem["loc"]) or where,
                     "problem": problem["msg"]} for problem in error.errors()]
         raise ApiError(422, "invalid_" + where,
                        f"The {where} has {len(details)} problem(s): {details[0]['field']}: "
                        f"{details[0]['problem']}.", details) from None
+    # Any text field, whether or not its model says so: PostgreSQL text cannot hold NUL.
+    if "\\u0000" in valid.model_dump_json():
+        raise ApiError(422, "invalid_" + where, f"The {where} has a NUL character, which no "
+                       "text may hold.", [{"field": where, "problem": "NUL character"}])
+    return valid
 
 
 def _respond(route: Route, payload: Any, status: int, replayed: bool = False) -> Response:

@@ -14,7 +14,7 @@ from sqlalchemy import select, true
 from sqlalchemy.exc import IntegrityError
 
 from admin.api.errors import ApiError
-from admin.api.pages import MAX_INT, Amount, Body, Id, Page, PageQuery, paginate
+from admin.api.pages import MAX_INT, NO_NUL, Amount, Body, Id, Page, PageQuery, paginate
 from admin.api.routing import endpoint
 from admin.api.store import Hours
 from commerce import shipping, stores
@@ -22,7 +22,7 @@ from commerce.errors import NotFound
 from commerce.models import Location, PickupPoint, ShippingRate, ShippingZone
 
 # Not blank, and no NUL (PostgreSQL text cannot hold it): refused before it reaches SQL.
-NO_NUL, WORDS = r"^[^\x00]*$", r"^[^\x00]*[^\s\x00][^\x00]*$"
+WORDS = r"^[^\x00]*[^\s\x00][^\x00]*$"  # some non-space text, no NUL
 Name = Annotated[str, Field(min_length=1, max_length=80, pattern=WORDS)]
 Area = Annotated[str, Field(min_length=1, max_length=80, pattern=WORDS)]
 Kind = Literal["flat", "by_weight", "free_over"]

@@ -7,13 +7,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from admin.api.pages import Body
+from admin.api.pages import NO_NUL, Body
 from admin.api.routing import endpoint
 from commerce import stores
 from commerce.stores import SUPPORTED_LOCALES
 
 Locale = Literal[SUPPORTED_LOCALES]
-NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL: refused before it reaches SQL
 Day = Literal[stores.DAYS]
 Clock = Annotated[str, Field(max_length=5, pattern=r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$",
                              description="24-hour clock, like 08:00; 24:00 only to close.")]

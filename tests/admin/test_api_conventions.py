@@ -139,3 +139,11 @@ def test_cors_only_for_the_configured_origins(make_app):
     assert allowed.headers["Access-Control-Allow-Origin"] == "https://admin.duka.example"
     other = client.get("/api/v1/openapi.json", headers={"Origin": "https://evil.example"})
     assert "Access-Control-Allow-Origin" not in other.headers
+
+
+def test_text_with_a_nul_character_is_refused_everywhere(api, db, owner):
+    before = staff_count(db)
+    answer = api.post("/api/v1/staff", headers=owner,
+                      json={"phone": "+254711000001", "role": "viewer", "name": "Wan\x00jiku"})
+    assert error_of(answer) == (422, "invalid_body")
+    assert staff_count(db) == before

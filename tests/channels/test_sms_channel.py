@@ -10,7 +10,6 @@ from channels.models import InboundMessage, OutboundMessage
 from commerce.customers import find_customer_by_phone
 from commerce.models import Order
 from dialogs import Choice, Reply
-from tests.helpers import variant_by_sku
 
 PHONE = "+254712345678"
 SHORT_CODE = "22384"
@@ -195,4 +194,3 @@ def test_a_store_keyword_on_a_number_dedicated_to_it(db, store, texting):
 
     do_add_channel_address(db, store, "sms", "+254711000222")
     assert texting("habari", to="+254711000222")[0].startswith("Karibu Mama Mboga Fresh!")
-    assert variant_by_sku(db, store, "TOMA-1KG") is not None
