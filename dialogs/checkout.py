@@ -4,9 +4,20 @@ from __future__ import annotations
 from commerce import carts, checkout, customers, shipping
 from commerce.errors import DomainError
 from commerce.promotions import DiscountRefused
-from dialogs.base import Choice, Conversation, Dialog, Goto, Reply, Turn
+from dialogs.base import Choice, Conversation, Dialog, Goto, Reply, Turn, for_transaction
 from dialogs.pay import chosen_method, pay_choices, place_and_pay
 from dialogs.text import pick_from_list, price, with_note
+
+
+def _zones(turn: Turn):
+    # Entering checkout and its first screen are one hop: read the options once for both.
+    return for_transaction(turn.db, ("zones", turn.store.id),
+                           lambda: shipping.list_zones(turn.db, turn.store.id))
+
+
+def _pickup_points(turn: Turn):
+    return for_transaction(turn.db, ("pickup_points", turn.store.id),
+                           lambda: shipping.list_pickup_points(turn.db, turn.store.id))
 
 
 class CheckoutDialog(Dialog):
@@ -27,9 +38,7 @@ class CheckoutDialog(Dialog):
     ]
 
     def enter(self, turn: Turn, context: dict, state: str | None = None):
-        zones = shipping.list_zones(turn.db, turn.store.id)
-        points = shipping.list_pickup_points(turn.db, turn.store.id)
-        if state is None and not zones and not points:  # nothing to choose: straight to paying
+        if state is None and not _zones(turn) and not _pickup_points(turn):  # nothing to choose: straight to paying
             state = "summary"
         return super().enter(turn, context, state)
 
@@ -40,9 +49,9 @@ class CheckoutDialog(Dialog):
         if cart is None or not cart.lines:
             return Goto("cart")
         choices = [Choice(f"pickup:{p.id}", t("Pick up at {place}", place=p.name))
-                   for p in shipping.list_pickup_points(turn.db, turn.store.id)]
+                   for p in _pickup_points(turn)]
         view = carts.view_lines(turn.store, cart)
-        for zone in shipping.list_zones(turn.db, turn.store.id):
+        for zone in _zones(turn):
             try:
                 cost = shipping.quote(turn.db, turn.store, zone.id, view.weight_grams,
                                       view.subtotal.amount)

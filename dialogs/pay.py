@@ -10,7 +10,7 @@ from sqlalchemy import select
 from commerce import checkout
 from commerce.errors import DomainError
 from commerce.models import Order, Payment
-from dialogs.base import Choice, Conversation, Dialog, Goto, Reply, Turn
+from dialogs.base import Choice, Conversation, Dialog, Goto, Reply, Turn, for_transaction
 from dialogs.text import N_, pick_from_list, price, with_note
 from payments import service as payments
 from payments.context import simulation_allowed
@@ -29,7 +29,9 @@ PROMPTED = ("mpesa", "momo")  # these ask for a PIN on the phone
 
 
 def offered(turn: Turn) -> tuple[str, ...]:
-    return offered_methods(turn.db, turn.store, simulation_allowed())
+    # The summary and the answer to it may share a transaction: ask the gateways once.
+    return for_transaction(turn.db, ("offered", turn.store.id),
+                           lambda: offered_methods(turn.db, turn.store, simulation_allowed()))
 
 
 def pay_choices(turn: Turn, pickup: bool, online_only: bool = False) -> list[Choice]:

@@ -123,3 +123,14 @@ def test_redis_session_writes_in_a_batch_go_together_and_only_if_it_succeeds():
         sessions.delete("a")
         raise RuntimeError("the hop failed")
     assert sessions.get("a") == {"n": 1}
+
+
+def test_entering_checkout_reads_the_delivery_options_once(hop, statements):
+    hop("1*1*1")  # one cabbage in the cart, on the cart screen
+    statements.clear()
+    screen = hop("1*1*1*1")  # Checkout
+    assert screen == ("CON How do you want your order?\n1. Pick up at Kawangware shop\n"
+                      "2. Delivery Nairobi West KSh 100\n0. Back")
+    assert sum("FROM pickup_points" in s for s in statements) == 1
+    # The zones once for the whole hop, and the one zone's rates for its price.
+    assert sum("FROM shipping_zones" in s for s in statements) == 2
