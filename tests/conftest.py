@@ -84,12 +84,15 @@ def app(make_app):
 def _empty_tables(app) -> None:
     engine = app.extensions["duka.engine"]
     with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            names = ", ".join(t.name for t in Base.metadata.sorted_tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for table in reversed(Base.metadata.sorted_tables):
-                conn.execute(table.delete())
+        # DELETE, not TRUNCATE: a test leaves a few rows, and TRUNCATE of ~50 tables costs
+        # ~0.3 s of file syncing per test on PostgreSQL, DELETE a few milliseconds.
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+        if engine.dialect.name == "postgresql":  # ids from 1 again, as TRUNCATE's RESTART did
+            conn.execute(text(
+                "SELECT setval(c.oid, 1, false) FROM pg_class c JOIN pg_namespace n "
+                "ON n.oid = c.relnamespace WHERE c.relkind = 'S' "
+                "AND n.nspname = current_schema()"))
 
 
 @pytest.fixture
