@@ -6,15 +6,21 @@ queues ``send_broadcast``. That job takes one person at a time with a conditiona
 (pending → claimed, so two workers never take the same person), records their message and marks
 them sent in that same transaction, then waits before the next. After a time budget it hands
 over to a fresh job, so a long broadcast never meets a worker's job timeout; a broadcast whose
-worker died is picked up again by the scheduled ``resume_broadcasts``.
+worker died is picked up again by the scheduled ``resume_broadcasts``. One worker at a time
+paces a broadcast: it holds a lease (a Redis key set with NX and an expiry, renewed as it goes),
+so a second job for the same broadcast (a resume while the first lives) leaves it at once
+instead of doubling the rate.
 """
 from __future__ import annotations
 
 import logging
+import threading
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Callable
+from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import exists, func, insert, select, update
@@ -42,6 +48,9 @@ TIME_BUDGET = timedelta(seconds=45)  # per job, well inside RQ's default 180 s j
 # A sending broadcast with no progress for this long lost its worker: the longest healthy gap
 # is one pause (at most 60 s at 1 per minute) plus a hand-over to the next job.
 STALLED_AFTER = timedelta(minutes=5)
+# How long a sender's hold on a broadcast lasts unless renewed (after every message): past
+# RQ's 180 s job timeout, so a worker killed by it lets go before STALLED_AFTER resumes.
+LEASE_SECONDS = 200
 
 SENDING, DONE = "sending", "done"
 PENDING, CLAIMED, SENT, SKIPPED = "pending", "claimed", "sent", "skipped"
@@ -167,11 +176,97 @@ def do_create_broadcast(db: Session, store: Store, body: str, segment: dict | No
     return broadcast
 
 
+# -- one sender at a time -----------------------------------------------------------------------
+class _RedisLease:
+    """``SET key token NX PX``, renewed and released only while the token is still ours (redis-py's
+    lock does the compare-and-set in Lua)."""
+
+    def __init__(self, redis, name: str, seconds: int):
+        self.lock = redis.lock(f"duka:lease:{name}", timeout=seconds, thread_local=False)
+
+    def take(self) -> bool:
+        return self.lock.acquire(blocking=False)
+
+    def renew(self) -> bool:
+        try:
+            self.lock.reacquire()
+            return True
+        except Exception:  # LockNotOwnedError: it lapsed, and another worker may hold it
+            return False
+
+    def release(self) -> None:
+        try:
+            self.lock.release()
+        except Exception:  # lapsed meanwhile: nothing of ours to release
+            pass
+
+
+class _LocalLease:
+    """The same in one process (no Redis: the demo), for its request and scheduler threads."""
+
+    _guard = threading.Lock()
+
+    def __init__(self, held: dict[str, tuple[str, float]], name: str, seconds: int):
+        self._held = held  # name -> (token, monotonic expiry), for one app
+        self.name, self.seconds, self.token = name, seconds, uuid.uuid4().hex
+
+    def take(self) -> bool:
+        with self._guard:
+            holder = self._held.get(self.name)
+            if holder is not None and holder[1] > time.monotonic():
+                return False
+            self._held[self.name] = (self.token, time.monotonic() + self.seconds)
+            return True
+
+    def renew(self) -> bool:
+        with self._guard:
+            holder = self._held.get(self.name)
+            if holder is None or holder[0] != self.token or holder[1] <= time.monotonic():
+                return False
+            self._held[self.name] = (self.token, time.monotonic() + self.seconds)
+            return True
+
+    def release(self) -> None:
+        with self._guard:
+            if self._held.get(self.name, ("",))[0] == self.token:
+                del self._held[self.name]
+
+
+_LOCAL_LEASES: WeakKeyDictionary = WeakKeyDictionary()  # an app's session store -> its leases
+
+
+def _lease(ctx: ChannelServices, broadcast_id: int):
+    name = f"broadcast:{broadcast_id}"
+    redis = getattr(ctx.sessions, "redis", None)  # the app's Redis, when it has one
+    if redis is not None:
+        return _RedisLease(redis, name, LEASE_SECONDS)
+    with _LocalLease._guard:
+        held = _LOCAL_LEASES.setdefault(ctx.sessions, {})
+    return _LocalLease(held, name, LEASE_SECONDS)
+
+
 # -- sending ------------------------------------------------------------------------------------
 def send_broadcast(broadcast_id: int, not_before: str | None = None) -> None:
     """Job: send a broadcast's pending messages at its rate, for up to ``TIME_BUDGET``, then
-    queue itself to go on (``not_before``: when the next message may go, to keep the pace)."""
+    queue itself to go on (``not_before``: when the next message may go, to keep the pace).
+    Leaves at once when another worker is sending this broadcast (it holds the lease)."""
     ctx = services()
+    lease = _lease(ctx, broadcast_id)
+    if not lease.take():
+        log.info("broadcast %s is being sent by another worker", broadcast_id)
+        return
+    try:
+        go_on_at = _send_for_a_while(ctx, lease, broadcast_id, not_before)
+    finally:
+        lease.release()
+    if go_on_at is not None:  # after letting go, so the next job can take the lease
+        ctx.jobs.enqueue(send_broadcast, broadcast_id, go_on_at)
+
+
+def _send_for_a_while(ctx: ChannelServices, lease, broadcast_id: int,
+                      not_before: str | None) -> str | None:
+    """Send at the broadcast's pace until done, the lease is lost, or the time budget is
+    spent; then returns when the next job may send (``None``: no next job)."""
     started = CLOCK.now()
     next_at = datetime.fromisoformat(not_before) if not_before else started
     # Inline jobs (no Redis) have no job timeout to stay under; handing over would only nest.
@@ -179,7 +274,7 @@ def send_broadcast(broadcast_id: int, not_before: str | None = None) -> None:
     with ctx.db() as db:
         broadcast = db.get(Broadcast, broadcast_id)
         if broadcast is None or broadcast.status != SENDING:
-            return
+            return None
         store = db.get(Store, broadcast.store_id)
         pause = timedelta(minutes=1) / broadcast.per_minute
         after, sent_here = 0, 0
@@ -187,13 +282,16 @@ def send_broadcast(broadcast_id: int, not_before: str | None = None) -> None:
             candidate = _next_pending(db, broadcast.id, after)
             db.commit()  # end the read: no transaction stays open while waiting
             if candidate is None:
-                return _finish(db, broadcast)
+                _finish(db, broadcast)
+                return None
             if hand_over and sent_here and next_at > started + TIME_BUDGET:
-                ctx.jobs.enqueue(send_broadcast, broadcast.id, next_at.isoformat())
-                return
+                return next_at.isoformat()
             wait = (next_at - CLOCK.now()).total_seconds()
             if wait > 0:
                 CLOCK.sleep(wait)
+            if not lease.renew():  # it lapsed: another worker may be pacing it now
+                log.warning("broadcast %s: lost the lease, leaving it", broadcast_id)
+                return None
             outcome = _send_one(db, ctx, store, broadcast, candidate)
             after = candidate
             if outcome == SENT:
@@ -261,8 +359,8 @@ def _finish(db: Session, broadcast: Broadcast) -> None:
 def resume_broadcasts() -> int:
     """Scheduled: queue ``send_broadcast`` again for every broadcast still sending that made
     no progress for ``STALLED_AFTER`` (its worker died); returns how many. Should a live one
-    be taken for stalled (a long queue backlog), the second worker shares the people to send
-    to (each claimed once), so nobody gets it twice; only the pace may run fast for a while."""
+    be taken for stalled (a long queue backlog), its lease turns the second job away, so
+    neither the pace nor anyone's message is doubled."""
     ctx = services()
     now = CLOCK.now()
     stalled = []

@@ -20,6 +20,9 @@ from dialogs.text import BACK as BACK_WORD, MORE as MORE_WORD, N_
 UNSUPPORTED = N_("Sorry, I can only read text, buttons and locations.")
 MORE_ID = "nav:more"  # a "More" button or list row, where a channel shows one
 MAX_INPUT = 500
+# Screens that ask the shopper to type something (dialog, state): there "Stop 5, Moi Avenue"
+# or "Order of 2 crates" is the answer, not a command.
+FREE_TEXT_SCREENS = {("checkout", "address"), ("checkout", "discount"), ("search", "ask")}
 
 
 class Renderer(Protocol):
@@ -57,7 +60,7 @@ def converse(turn_factory, channel: str, incoming: Incoming, renderer: Renderer)
 def _apply(turn_factory, incoming: Incoming, saved: dict | None, renderer: Renderer) -> dict:
     turn = turn_factory()
     text = (incoming.text or "").replace("¡", "@").strip()[:MAX_INPUT]
-    command = keywords.parse(text, turn.store.locale_list) if incoming.kind == "text" else None
+    command = _command(text, turn, incoming, saved)
     if command is not None:
         return _fresh(*dialogs.go(turn, keywords.destination(turn, command)))
     if incoming.kind == "order":  # a WhatsApp catalog cart
@@ -81,6 +84,23 @@ def _apply(turn_factory, incoming: Incoming, saved: dict | None, renderer: Rende
     else:
         read_input(text or _describe(incoming), reply, turn)
     return _fresh(*dialogs.handle(turn, saved["dialog"]))
+
+
+def _command(text: str, turn, incoming: Incoming, saved: dict | None):
+    """The text command the message is, unless the screen waits for typed text. STOP and
+    START are not here: the inbound job applies them, and only as the whole message."""
+    if incoming.kind != "text" or awaits_text(saved):
+        return None
+    command = keywords.parse(text, turn.store.locale_list)
+    if command is None or command.name in keywords.OPT_COMMANDS:
+        return None
+    return command
+
+
+def awaits_text(saved: dict | None) -> bool:
+    """Whether the conversation's current screen asks the shopper to type something."""
+    state = (saved or {}).get("dialog") or {}
+    return (state.get("dialog"), state.get("state")) in FREE_TEXT_SCREENS
 
 
 def _fresh(reply: Reply, state: dict) -> dict:

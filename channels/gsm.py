@@ -33,5 +33,12 @@ def to_gsm7(text: str) -> str:
     return "".join(out)
 
 
+def loses_letters(text: str) -> bool:
+    """Whether ``to_gsm7`` would turn a letter of ``text`` into ``?`` (a name in Arabic or
+    Ge'ez script): such a text needs UCS-2 to stay readable. Emoji and symbols do not count."""
+    return any(unicodedata.category(char).startswith("L") and to_gsm7(char) == "?"
+               for char in text if char not in BASIC)
+
+
 def gsm7_length(text: str) -> int:
     return sum(2 if char in EXTENSION else 1 for char in text)

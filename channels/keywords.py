@@ -27,6 +27,7 @@ COMMANDS = {
 KEYWORDS_HELP = N_("Send MENU to shop, SEARCH <words>, CART, ORDER <code> <qty>, PAY, "
                    "STATUS <order>, LANG <code>, HELP. STOP ends messages, START resumes.")
 MAX_QUANTITY = 99
+OPT_COMMANDS = ("stop", "start")  # the caller's (opting out and in), never a destination
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,15 @@ def parse(text: str, locales: list[str]) -> Command | None:
     return None
 
 
+def opt_command(text: str, locales: list[str]) -> str | None:
+    """``"stop"`` or ``"start"`` when the whole message is that word (any case, spacing or
+    final stop); else ``None``: a message that only begins with it is something else."""
+    command = parse(text, locales)
+    if command is None or command.name not in OPT_COMMANDS or command.args:
+        return None
+    return command.name
+
+
 def destination(turn: Turn, command: Command) -> Goto:
     """Where ``command`` takes the conversation (``stop``/``start`` are the caller's)."""
     t, args = turn.t, command.args
@@ -67,7 +77,7 @@ def destination(turn: Turn, command: Command) -> Goto:
     if command.name == "order":
         return _add_by_code(turn, args)
     if command.name == "pay":
-        return _pay(turn)
+        return _pay(turn, args)
     if command.name == "status":
         return _status(turn, args)
     if command.name == "lang":
@@ -109,11 +119,20 @@ def _add(turn: Turn, code: str, quantity: int) -> str | None:
     return None
 
 
-def _pay(turn: Turn) -> Goto:
+def _pay(turn: Turn, args: str) -> Goto:
+    """``PAY``: the latest order awaiting payment (or the cart); ``PAY 1001``: that order, or
+    the merchant's draft #1001 the shopper was sent."""
+    number = args.strip().lstrip("#")
+    awaiting = [Order.store_id == turn.store.id, Order.customer_id == turn.customer.id,
+                Order.financial_status == "pending"]
+    if number.isdecimal() and len(number) < 10:
+        order_id = turn.db.scalar(select(Order.id).where(
+            *awaiting, Order.number == int(number),
+            Order.status.in_(("pending_payment", "draft"))))
+        if order_id is not None:
+            return Goto("pay", {"order_id": order_id})
     unpaid = turn.db.scalar(select(Order.id).where(
-        Order.store_id == turn.store.id, Order.customer_id == turn.customer.id,
-        Order.financial_status == "pending", Order.status == "pending_payment")
-        .order_by(Order.id.desc()).limit(1))
+        *awaiting, Order.status == "pending_payment").order_by(Order.id.desc()).limit(1))
     if unpaid is not None:
         return Goto("pay", {"order_id": unpaid})
     if turn.cart().item_count:

@@ -15,20 +15,23 @@ from typing import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from channels import sms_render
 from channels.context import ChannelServices, services
+from channels.keywords import COMMANDS
+from channels.messages import SMS
 from channels.outbound import queue_message
 from channels.reach import Approved, reach, sms_route
 from channels.templates import fill, render_notification, whatsapp_params
 from commerce import carts, events
 from commerce.models import (
-    Cart, Customer, Fulfilment, Order, OutboxEvent, Payment, PickupPoint, Store, Variant,
+    Cart, ChannelAddress, Customer, Fulfilment, Order, OutboxEvent, Payment, PickupPoint, Store,
+    Variant,
 )
 from dialogs.i18n import translate
 from dialogs.pay import METHOD_NAMES
 from dialogs.text import N_
 
 SEND_RETRIES = 3
-SMS_LIMIT = 306  # two SMS parts (2 x 153): a long order's items end in "+N more"
 
 PAY_ON_DELIVERY = N_("Pay cash on delivery.")
 PAY_ON_PICKUP = N_("Pay cash when you collect.")
@@ -39,6 +42,10 @@ SIMULATED = N_("(SIMULATED, no real money)")
 NOT_THROUGH = N_("it did not go through")
 TRACKING = N_("Tracking: {carrier} {tracking_number}.")
 OUR_SHOP = N_("our shop")
+PAY_HERE = N_("Pay here: {url}")
+PAY_BY_SMS = N_("To pay, send {command} to {number}.")
+PAY_BY_USSD = N_("To pay, dial {code}.")
+PAY_BY_SMS_OR_USSD = N_("To pay, send {command} to {number} or dial {code}.")
 
 
 @dataclass
@@ -102,8 +109,9 @@ def _queue(db: Session, ctx: ChannelServices, store: Store, note: Note) -> None:
 
 
 def _render(db: Session, store: Store, note: Note, locale: str, values: dict):
-    """The text, with as many items listed as fit in two SMS parts (``values`` gets the
-    ``items`` used, for a WhatsApp template's parameters)."""
+    """The text, with as many items listed as fit in the SMS parts a message may take (a long
+    order's items end in "+N more"; ``values`` gets the ``items`` used, for a WhatsApp
+    template's parameters)."""
     if not note.items:
         return render_notification(db, store, note.name, locale, values)
     shown = len(note.items)
@@ -112,7 +120,7 @@ def _render(db: Session, store: Store, note: Note, locale: str, values: dict):
         listed = note.items[:shown] + ([_say(locale, MORE_ITEMS, count=hidden)] if hidden else [])
         values["items"] = ", ".join(listed)
         text, row = render_notification(db, store, note.name, locale, values)
-        if len(text) <= SMS_LIMIT or shown == 0:
+        if sms_render.fits(text, locale) or shown == 0:
             return text, row
         shown -= 1
 
@@ -219,6 +227,62 @@ def order_refunded(db: Session, store: Store, event_id: int, payload: dict) -> l
     return [Note("order.refunded", key, values, order.customer)]
 
 
+def draft_sent(db: Session, store: Store, event_id: int, payload: dict) -> list[Note]:
+    """A merchant's draft order to its customer: the items, the total and how to pay. Each
+    send of the draft is a message (a resend too); the same event relayed twice is one."""
+    order = _order(db, store, payload)
+    if order is None or order.status != "draft":  # completed or discarded since
+        return []
+    link = db.scalar(select(Payment.redirect_url).where(
+        Payment.store_id == store.id, Payment.order_id == order.id,
+        Payment.status == "pending", Payment.redirect_url.is_not(None))
+        .order_by(Payment.id.desc()).limit(1))
+    sms, ussd = _sms_address(db, store), _ussd_code(db, store)
+
+    def values(locale: str) -> dict:
+        return {"store": store.name, "number": order.number,
+                "total": _money(store, order.total, locale),
+                "pay": _how_to_pay(locale, order, link, sms, ussd)}
+
+    key = f"{events.DRAFT_ORDER_SENT}:{event_id}:customer"
+    return [Note("order.draft_sent", key, values, order.customer, items=_items(order))]
+
+
+def _how_to_pay(locale: str, order: Order, link: str | None, sms: tuple[str, str] | None,
+                ussd: str | None) -> str:
+    """A pay link when the payments side made one; else the PAY command (with the keyword of
+    a shared short code) to the store's SMS number, and/or its USSD code."""
+    if link:
+        return _say(locale, PAY_HERE, url=link)
+    pay = translate(locale, COMMANDS["pay"])
+    if sms is not None:
+        number, keyword = sms
+        command = " ".join(filter(None, (keyword, pay, str(order.number))))
+        if ussd:
+            return _say(locale, PAY_BY_SMS_OR_USSD, command=command, number=number, code=ussd)
+        return _say(locale, PAY_BY_SMS, command=command, number=number)
+    return _say(locale, PAY_BY_USSD, code=ussd) if ussd else ""
+
+
+def _sms_address(db: Session, store: Store) -> tuple[str, str] | None:
+    """The store's SMS number and the keyword to start with on a shared one (else "")."""
+    row = db.execute(select(ChannelAddress.address, ChannelAddress.selector).where(
+        ChannelAddress.store_id == store.id, ChannelAddress.channel == SMS)
+        .order_by(ChannelAddress.id).limit(1)).first()
+    return (row.address, row.selector or "") if row else None
+
+
+def _ussd_code(db: Session, store: Store) -> str | None:
+    """What to dial: the store's own code, or a shared code with its store number in it
+    (``*384*500#`` and 45: ``*384*500*45#``)."""
+    row = db.execute(select(ChannelAddress.address, ChannelAddress.selector).where(
+        ChannelAddress.store_id == store.id, ChannelAddress.channel == "ussd")
+        .order_by(ChannelAddress.id).limit(1)).first()
+    if row is None:
+        return None
+    return f"{row.address.removesuffix('#')}*{row.selector}#" if row.selector else row.address
+
+
 # -- payments -----------------------------------------------------------------------------------
 def _payment_note(name: str, event_name: str, extra: Callable[[Store, Payment, str], dict],
                   only_if: Callable[[Payment], bool] = lambda payment: True):
@@ -304,6 +368,7 @@ def low_stock(db: Session, store: Store, event_id: int, payload: dict) -> list[N
 
 COMPOSERS: dict[str, Callable[[Session, Store, int, dict], list[Note]]] = {
     events.ORDER_PLACED: order_placed,
+    events.DRAFT_ORDER_SENT: draft_sent,
     events.PAYMENT_COMPLETED: _payment_note("payment.completed", events.PAYMENT_COMPLETED,
                                             _received),
     events.PAYMENT_FAILED: _payment_note("payment.failed", events.PAYMENT_FAILED, _failed),

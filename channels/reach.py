@@ -48,7 +48,7 @@ def reach(db: Session, ctx: ChannelServices, store: Store, customer: Customer, t
     if customer.opted_out_at is not None:
         return None
     via = customer.whatsapp_via
-    ours = whatsapp_address(db, store, via) if via in ctx.senders else None
+    ours = whatsapp_address(db, store, via) if whatsapp_on(ctx, via) else None
     if ours is not None:
         if in_window(customer, now):
             return Route(WHATSAPP, via, customer.phone,
@@ -66,6 +66,14 @@ def sms_route(ctx: ChannelServices, phone: str, text: str) -> Route:
     if ctx.sms_from:
         content["from"] = ctx.sms_from
     return Route(SMS, ctx.sms_provider, phone, content)
+
+
+def whatsapp_on(ctx: ChannelServices, via: str | None) -> bool:
+    """Whether this server can send WhatsApp through gateway ``via``: its sender exists only
+    when its credentials are all set (``WHATSAPP_TOKEN`` for the Cloud API, Twilio's account).
+    The number to send from is the store's (``whatsapp_address``); without both, WhatsApp is
+    off for notifications, never half on."""
+    return via in ("whatsapp", "twilio") and ctx.senders.get(via) is not None
 
 
 def in_window(customer: Customer, now: datetime | None = None) -> bool:
@@ -86,3 +94,22 @@ def whatsapp_address(db: Session, store: Store, via: str | None) -> str | None:
         if via == "twilio" and address.startswith("+"):
             return f"whatsapp:{address}"
     return None
+
+
+_WHATSAPP_SETTINGS = ("WHATSAPP_PHONE_NUMBER_ID", "WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN")
+
+
+def whatsapp_config_warnings(config) -> list[str]:
+    """What is wrong with the WhatsApp Cloud API settings, in words for the start-up log: a
+    channel with some settings but not the rest is off (or one-way), never silently half on."""
+    token = str(config.get("WHATSAPP_TOKEN") or "").strip()
+    given = [name for name in _WHATSAPP_SETTINGS if str(config.get(name) or "").strip()]
+    if not token and given:
+        return [f"WhatsApp is OFF: {', '.join(given)} set but WHATSAPP_TOKEN is not, so "
+                "nothing can be sent on WhatsApp; notifications go by SMS and WhatsApp "
+                "messages get no answer. Set WHATSAPP_TOKEN (and WHATSAPP_APP_SECRET) to "
+                "turn it on, or unset the others."]
+    if token and "WHATSAPP_APP_SECRET" not in given:
+        return ["WhatsApp is one-way: WHATSAPP_TOKEN is set but WHATSAPP_APP_SECRET is not, so "
+                "the webhook refuses shoppers' WhatsApp messages (notifications still go out)."]
+    return []

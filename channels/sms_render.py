@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from channels.gsm import gsm7_length, to_gsm7
-from channels.paging import Alphabet, Labels, split
+from channels.gsm import gsm7_length, loses_letters, to_gsm7
+from channels.paging import Alphabet, Labels, fit, split
 from dialogs import Reply
 
 MAX_PARTS = 2
@@ -34,6 +34,27 @@ def parts(text: str, encoding: str) -> int:
     """How many SMS ``text`` costs in ``encoding``."""
     length = ALPHABETS[encoding].length(text)
     return 1 if length <= SINGLE[encoding] else -(-length // PART[encoding])
+
+
+def encoding_of(text: str, locale: str) -> str:
+    """GSM-7 unless the language, or a letter in ``text`` (a name in another script), needs
+    UCS-2: an SMS in UCS-2 carries less than half as much."""
+    return "ucs2" if encoding_for(locale) == "ucs2" or loses_letters(text) else "gsm7"
+
+
+def fit_text(text: str, locale: str, max_parts: int = MAX_PARTS) -> str:
+    """``text`` as it goes out by SMS: written in its encoding and, when longer than
+    ``max_parts`` parts, cut at a word and marked with ``..`` (as replies are)."""
+    encoding = encoding_of(text, locale)
+    encode, length = ALPHABETS[encoding]
+    budget = SINGLE[encoding] if max_parts <= 1 else max_parts * PART[encoding]
+    return fit(encode(text), budget, length)
+
+
+def fits(text: str, locale: str, max_parts: int = MAX_PARTS) -> bool:
+    """Whether ``text`` goes out by SMS whole, in at most ``max_parts`` parts."""
+    encoding = encoding_of(text, locale)
+    return parts(ALPHABETS[encoding].encode(text), encoding) <= max_parts
 
 
 @lru_cache(maxsize=1024)

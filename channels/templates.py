@@ -44,6 +44,9 @@ NOTICES: dict[str, Notice] = {
     "order.placed": Notice(
         N_("{store}: order #{number} received. {items}. Total {total}. {payment} {help}"),
         ("store", "number", "items", "total", "payment", "help")),
+    "order.draft_sent": Notice(
+        N_("{store}: your order #{number} is ready: {items}. Total {total}. {pay}"),
+        ("store", "number", "items", "total", "pay")),
     "payment.completed": Notice(
         N_("{store}: we received {amount} by {method} {reference} {simulated} for order "
            "#{number}. Asante!"),

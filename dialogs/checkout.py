@@ -38,7 +38,8 @@ class CheckoutDialog(Dialog):
     ]
 
     def enter(self, turn: Turn, context: dict, state: str | None = None):
-        if state is None and not _zones(turn) and not _pickup_points(turn):  # nothing to choose: straight to paying
+        if state is None and not _zones(turn) and not _pickup_points(turn):
+            # nothing to choose: straight to paying
             state = "summary"
         return super().enter(turn, context, state)
 

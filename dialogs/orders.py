@@ -19,6 +19,11 @@ STATUS_WORDS = {
 }
 
 
+def _status_word(order: Order) -> str:
+    # A merchant's draft, sent for the shopper to pay, is to them an order awaiting payment.
+    return STATUS_WORDS["pending_payment" if order.status == "draft" else order.status]
+
+
 class OrdersDialog(Dialog):
     name = "orders"
     states = ["list", "detail"]
@@ -31,8 +36,7 @@ class OrdersDialog(Dialog):
     def _latest(self, turn: Turn) -> list[Order]:
         return list(turn.db.scalars(
             select(Order).where(Order.store_id == turn.store.id,
-                                Order.customer_id == turn.customer.id,
-                                Order.status != "draft")
+                                Order.customer_id == turn.customer.id)
             .order_by(Order.id.desc()).limit(LATEST)))
 
     def show_list(self, turn: Turn, conv: Conversation, note: str) -> Reply:
@@ -41,7 +45,7 @@ class OrdersDialog(Dialog):
             return Reply(with_note(note, turn.t("You have no orders yet.")))
         return Reply(with_note(note, turn.t("Your orders:")), tuple(
             Choice(f"o:{o.id}", f"#{o.number} {price(o.total_money, turn)} "
-                                f"{turn.t(STATUS_WORDS[o.status])}")
+                                f"{turn.t(_status_word(o))}")
             for o in orders))
 
     def on_list(self, turn: Turn, conv: Conversation):
@@ -60,7 +64,7 @@ class OrdersDialog(Dialog):
         order = self._order(turn, conv)
         if order is None:
             return Goto("orders")
-        rows = [f"#{order.number} {turn.t(STATUS_WORDS[order.status])}"]
+        rows = [f"#{order.number} {turn.t(_status_word(order))}"]
         tracking = turn.db.scalar(select(Fulfilment.tracking_number).where(
             Fulfilment.order_id == order.id, Fulfilment.store_id == turn.store.id,
             Fulfilment.tracking_number.is_not(None)).order_by(Fulfilment.id.desc()))
@@ -69,6 +73,8 @@ class OrdersDialog(Dialog):
         items = ", ".join(f"{line.quantity}x {line.title}" for line in order.lines)
         rows.append(items if len(items) <= 60 else items[:57].rsplit(" ", 1)[0] + "..")
         choices = []
+        if order.status == "draft":  # the merchant's draft: paying is all there is to do
+            return Reply(with_note(note, "\n".join(rows)), (Choice("pay", turn.t("Pay now")),))
         if order.financial_status == "pending" and order.status == "pending_payment" and any(
                 method != "cod" for method in offered(turn)):
             choices.append(Choice("pay", turn.t("Pay now")))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from commerce import checkout
+from commerce import checkout, drafts
 from commerce.errors import DomainError
 from commerce.models import Order, Payment
 from dialogs.base import Choice, Conversation, Dialog, Goto, Reply, Turn, for_transaction
@@ -94,7 +94,8 @@ def placed_reply(turn: Turn, order: Order, payment: Payment | None = None) -> Re
 
 
 class PayDialog(Dialog):
-    """Pay an order that is still awaiting payment. Context: ``order_id``."""
+    """Pay an order still awaiting payment, or a merchant's draft (which places it).
+    Context: ``order_id``."""
 
     name = "pay"
     parent = "orders"
@@ -108,10 +109,12 @@ class PayDialog(Dialog):
 
     def show_method(self, turn: Turn, conv: Conversation, note: str) -> Reply:
         order = self._order(turn, conv)
-        if order is None or order.financial_status != "pending" or order.status in (
-                "cancelled", "draft"):
+        if order is None or order.financial_status != "pending" or order.status == "cancelled":
             return Goto("orders")
-        choices = pay_choices(turn, pickup=order.delivery_method == "pickup", online_only=True)
+        # A merchant's draft has no way to pay yet: cash is one of the choices. A placed order
+        # was placed as cash or as a payment that did not go through: only paying online.
+        choices = pay_choices(turn, pickup=order.delivery_method == "pickup",
+                              online_only=order.status != "draft")
         if not choices:
             return Reply(with_note(note, turn.t("Pay {total} cash when your order arrives.",
                                                 total=price(order.total_money, turn))))
@@ -123,6 +126,11 @@ class PayDialog(Dialog):
         order, method = self._order(turn, conv), chosen_method(turn)
         if order is None:
             return Goto("orders")
-        if method is None or method == "cod":
+        if method is None or (method == "cod" and order.status != "draft"):
             return self.reprompt(turn, conv, pick_from_list(turn))
+        if order.status == "draft":  # accepting the merchant's draft places it
+            try:
+                order = drafts.do_complete_draft(turn.db, turn.store, order.draft_token, method)
+            except DomainError as error:
+                return Goto("orders", {"note": turn.t(error.message)})
         return ask_for_payment(turn, order, method)

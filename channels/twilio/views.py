@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from channels.context import services
-from channels.inbound import queue_handling
+from channels.inbound import TooLong, check_form_lengths, check_lengths, queue_handling
 from channels.outbound import record_delivery
 from channels.twilio import wire
 
@@ -38,8 +38,10 @@ def incoming_message():
     if refused is not None:
         return refused
     try:
+        check_form_lengths(request.form, long_fields=wire.LONG_FIELDS)
         incoming = wire.parse_inbound(request.form)
-    except wire.BadTwilioRequest as bad:
+        check_lengths(incoming, wire.WIRE_NAMES)
+    except (wire.BadTwilioRequest, TooLong) as bad:
         return _refused("bad_request", str(bad), 400)
     with services().db() as db:
         queue_handling(db, incoming)
@@ -52,6 +54,10 @@ def message_status():
     refused = _check()
     if refused is not None:
         return refused
+    try:
+        check_form_lengths(request.form, long_fields=wire.LONG_FIELDS)
+    except TooLong as bad:
+        return _refused("bad_request", str(bad), 400)
     try:
         report = wire.parse_status(request.form)
     except wire.BadTwilioRequest as bad:

@@ -22,6 +22,12 @@ STATUS_MAP = {
     "undelivered": "undelivered", "failed": "failed", "canceled": "failed",
 }
 
+# The form fields that carry what a person wrote (the rest are ids, numbers and codes).
+LONG_FIELDS = ("Body", "ButtonText", "Address", "ErrorMessage")
+# Incoming's fields by the names Twilio gives them, for a clear error.
+WIRE_NAMES = {"message_id": "MessageSid", "sender": "From", "to": "To", "text": "Body",
+              "choice": "ButtonPayload", "name": "ProfileName"}
+
 
 class BadTwilioRequest(ValueError):
     """A webhook that lacks what every genuine Twilio request carries."""

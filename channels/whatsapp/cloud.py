@@ -15,6 +15,11 @@ from channels.messages import WHATSAPP, DeliveryReport, Incoming
 
 PROVIDER = "whatsapp"
 STATUSES = {"sent", "delivered", "read", "failed"}  # anything else Meta adds is skipped
+# Incoming's fields by where a webhook carries them, for a clear error.
+WIRE_NAMES = {"message_id": "messages[].id", "sender": "messages[].from",
+              "to": "metadata.phone_number_id", "user_id": "contacts[].user_id",
+              "text": "text.body", "choice": "interactive reply id",
+              "name": "contacts[].profile.name"}
 
 
 class BadWebhook(ValueError):

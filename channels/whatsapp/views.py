@@ -12,7 +12,7 @@ import logging
 from flask import Blueprint, Response, jsonify, request
 
 from channels.context import services
-from channels.inbound import queue_handling
+from channels.inbound import TooLong, check_lengths, queue_handling
 from channels.outbound import record_delivery
 from channels.whatsapp import cloud
 
@@ -48,6 +48,11 @@ def webhook():
         messages, statuses = cloud.parse_webhook(json.loads(raw))
     except (ValueError, cloud.BadWebhook) as bad:
         return _refused("bad_request", f"Not a WhatsApp webhook: {bad}", 400)
+    try:  # one field too long refuses the whole batch: none of it is recorded
+        for incoming in messages:
+            check_lengths(incoming, cloud.WIRE_NAMES)
+    except TooLong as bad:
+        return _refused("bad_request", str(bad), 400)
     accepted = 0
     with ctx.db() as db:
         for incoming in messages:

@@ -7,6 +7,17 @@ from tests.fakes import graph, twilio
 WHATSAPP_APP_SECRET = "test-app-secret"
 WHATSAPP_VERIFY_TOKEN = "test-verify-token"
 PUBLIC_URL = "https://shop.example.com"  # as Twilio calls us, through a proxy
+AT_CALLBACK_TOKEN = "test-at-callback-token"  # required wherever AT SMS is on, as in tests
+
+
+@pytest.fixture
+def make_app(make_app):
+    """Apps with AT SMS on (every test app) carry its callback token, as a deployment must."""
+
+    def make(**overrides):
+        return make_app(**{"AT_CALLBACK_TOKEN": AT_CALLBACK_TOKEN, **overrides})
+
+    return make
 
 
 @pytest.fixture(scope="session")

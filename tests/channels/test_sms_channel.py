@@ -10,7 +10,10 @@ from channels.models import InboundMessage, OutboundMessage
 from commerce.customers import find_customer_by_phone
 from commerce.models import Order
 from dialogs import Choice, Reply
+from tests.channels.conftest import AT_CALLBACK_TOKEN
 
+INBOUND = f"/channels/sms/africastalking?token={AT_CALLBACK_TOKEN}"
+DELIVERY = f"/channels/sms/africastalking/delivery?token={AT_CALLBACK_TOKEN}"
 PHONE = "+254712345678"
 SHORT_CODE = "22384"
 _ids = itertools.count(1)
@@ -23,7 +26,7 @@ def texting(app, fake_at, run_jobs):
 
     def text(body, phone=PHONE, to=SHORT_CODE, message_id=None, expect=200):
         sent_before = len(fake_at.messages)
-        answer = client.post("/channels/sms/africastalking", data={
+        answer = client.post(INBOUND, data={
             "from": phone, "to": to, "text": body, "id": message_id or f"ATXid_{next(_ids)}",
             "date": "2026-11-26 10:00:00", "networkCode": "63902", "linkId": ""})
         assert answer.status_code == expect, answer.get_data(as_text=True)
@@ -144,7 +147,7 @@ def test_without_a_keyword_the_store_is_the_one_the_phone_last_wrote_to(store, t
 
 def test_bad_callbacks_get_400_and_change_nothing(app, db, store):
     client = app.test_client()
-    answer = client.post("/channels/sms/africastalking", data={"to": SHORT_CODE, "text": "hi"})
+    answer = client.post(INBOUND, data={"to": SHORT_CODE, "text": "hi"})
     assert answer.status_code == 400
     assert answer.get_json()["error"]["message"] == "Missing fields: from, id."
     assert db.scalar(select(func.count(InboundMessage.id))) == 0
@@ -167,7 +170,7 @@ def test_delivery_reports_move_a_message_forward_only(db, store, texting, app):
     client = app.test_client()
 
     def report(status, **extra):
-        return client.post("/channels/sms/africastalking/delivery", data={
+        return client.post(DELIVERY, data={
             "id": message.provider_message_id, "status": status, "phoneNumber": PHONE,
             "networkCode": "63902", **extra})
 
@@ -175,10 +178,10 @@ def test_delivery_reports_move_a_message_forward_only(db, store, texting, app):
     assert report("Buffered").get_json() == {"status": "recorded"}  # late and out of order
     db.expire_all()
     assert db.get(OutboundMessage, message.id).status == "delivered"
-    unknown = client.post("/channels/sms/africastalking/delivery",
+    unknown = client.post(DELIVERY,
                           data={"id": "ATXid_nope", "status": "Success"})
     assert unknown.get_json() == {"status": "ignored"}
-    assert client.post("/channels/sms/africastalking/delivery",
+    assert client.post(DELIVERY,
                        data={"status": "Success"}).status_code == 400
 
 

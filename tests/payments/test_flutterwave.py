@@ -325,7 +325,7 @@ def test_a_naira_order_gets_a_card_link_by_sms_and_is_paid_through_it(
                      "phonenumber": "2348031234567"},
         "customizations": {"title": "Mama Put Lagos", "description": "Order #1001"},
         "session_duration": 30}
-    assert texts(fake_at) == [f"Mama Put Lagos: pay ₦2,500.50 for order #1001 here: {link}"]
+    assert texts(fake_at) == [f"Mama Put Lagos: pay N2,500.50 for order #1001 here: {link}"]
 
     fake_at.messages.clear()
     assert flw.complete(tx_ref, "successful", sign={"verif-hash": "lagos-secret-hash"}
@@ -335,7 +335,7 @@ def test_a_naira_order_gets_a_card_link_by_sms_and_is_paid_through_it(
     assert (payment_now(payment.id).status, payment_now(payment.id).reference) == (
         SUCCEEDED, str(transaction_id))
     assert fresh(db, order.id).financial_status == "paid"
-    assert texts(fake_at) == [f"Mama Put Lagos: we received ₦2,500.50 by card ref "
+    assert texts(fake_at) == [f"Mama Put Lagos: we received N2,500.50 by card ref "
                               f"{transaction_id} for order #1001. Asante!"]
 
 
