@@ -6,27 +6,34 @@ from __future__ import annotations
 
 import logging
 import os
+from types import SimpleNamespace
 
 from flask import Flask
 from flask_cors import CORS
 from sqlalchemy import event
 
 import admin.context
+import channels.broadcasts
 import channels.context
+import channels.models
+import channels.templates
 import payments.context
 from admin import cli as admin_cli
 from admin.health import bp as health_bp
 from admin import api, scheduler
 from admin import webhooks as merchant_webhooks
 from admin.api.signin import InProcessCodes, RedisCodes
+from admin.api.templates_api import CHANNELS as API_MESSAGING
 from admin.scheduler import relay_events
 from channels import notifications, outbound
 from channels.cli import ussd_command
 from channels.ratelimit import InProcessRateLimiter, RedisRateLimiter
+from channels.reach import whatsapp_config_warnings
 from channels.sessions import InProcessSessions, RedisSessions
 from channels.sms import AfricasTalkingSms, LoggedSms
 from channels.africastalking_sms import bp as sms_africastalking_bp
 from channels.broadcasts import resume_broadcasts
+from channels.inbound import requeue_stale_messages
 from channels.twilio.views import bp as twilio_bp
 from channels.ussd import bp as ussd_bp
 from channels.whatsapp.views import bp as whatsapp_bp
@@ -51,7 +58,7 @@ SETTINGS = (
     "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_API_URL", "TWILIO_SMS_FROM",
     "WHATSAPP_TOKEN", "WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN", "WHATSAPP_API_URL",
     "WHATSAPP_PHONE_NUMBER_ID", "MESSAGE_HTTP_TIMEOUT", "AT_CALLBACK_TOKEN",
-    "API_REQUESTS_PER_MINUTE", "API_MAX_BODY_BYTES", "CORS_ORIGINS",
+    "API_REQUESTS_PER_MINUTE", "API_MAX_BODY_BYTES", "CORS_ORIGINS", "WEBHOOKS_ALLOW_INSECURE",
 )
 
 
@@ -89,7 +96,9 @@ def messaging_senders(config, public_url: str) -> dict:
             status_callback=public_url.rstrip("/") + "/channels/twilio/status")
         if sms_provider == "log" and config.get("TWILIO_SMS_FROM"):
             sms_provider, sms_from = "twilio", config["TWILIO_SMS_FROM"]
-    if config.get("WHATSAPP_TOKEN"):
+    for warning in whatsapp_config_warnings(config):  # on or off, never silently half on
+        log.warning(warning)
+    if str(config.get("WHATSAPP_TOKEN") or "").strip():
         from channels.whatsapp.sender import CloudApiSender
 
         senders["whatsapp"] = CloudApiSender(
@@ -159,8 +168,8 @@ def create_app(config: dict | None = None) -> Flask:
         try:
             if session.info.pop("outbox_dirty", False):
                 jobs.enqueue(relay_events)
-            for message_id in outbound.take_committed(session):
-                jobs.enqueue(outbound.deliver_message, message_id, retries=outbound.SEND_RETRIES)
+            for message_ids in outbound.take_committed(session):  # one job per recipient
+                jobs.enqueue(outbound.deliver_message, *message_ids, retries=outbound.SEND_RETRIES)
         except Exception:  # e.g. Redis down: the scheduler's relay and resend pick them up
             log.exception("could not queue the event relay or a message")
 
@@ -173,6 +182,7 @@ def create_app(config: dict | None = None) -> Flask:
     events.subscribe(events.PAYMENT_COMPLETED, notifications.on_event)
     events.subscribe(events.PAYMENT_FAILED, notifications.on_event)
     events.subscribe(events.PAYMENT_ACTION_REQUIRED, notifications.on_event)  # the pay link
+    events.subscribe(events.DRAFT_ORDER_SENT, notifications.on_event)  # a merchant's draft
     events.subscribe(events.ORDER_SHIPPED, notifications.on_event)
     events.subscribe(events.ORDER_READY_FOR_PICKUP, notifications.on_event)
     events.subscribe(events.ORDER_DELIVERED, notifications.on_event)
@@ -182,7 +192,15 @@ def create_app(config: dict | None = None) -> Flask:
     for name in merchant_webhooks.EVENT_NAMES:  # merchants' own webhook subscriptions
         events.subscribe(name, merchant_webhooks.on_event)
 
-    app.extensions[scheduler.EXTRA] = ((resume_broadcasts, 60),)  # a broadcast's worker died
+    app.extensions[scheduler.EXTRA] = (
+        (resume_broadcasts, 60),  # a broadcast's worker died
+        (requeue_stale_messages, 60),  # an inbound message's job was lost (Redis down)
+        (outbound.resend_stuck, 60),  # an outbound message's job or worker was lost
+    )
+    # The merchant API's message templates and broadcasts are the channels' (admin may not
+    # import channels): handed in, like the timed jobs above.
+    app.extensions[API_MESSAGING] = SimpleNamespace(
+        templates=channels.templates, broadcasts=channels.broadcasts, models=channels.models)
 
     app.register_blueprint(health_bp)
     api.init_app(app)

@@ -56,6 +56,9 @@ def seed_demo_command() -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 def demo_command(host: str, port: int) -> None:
     """Migrate, seed the demo store if needed, and serve it."""
+    # The demo's merchant webhooks may go to a local receiver over plain http.
+    current_app.config.setdefault("WEBHOOKS_ALLOW_INSECURE",
+                                  os.environ.get("WEBHOOKS_ALLOW_INSECURE") or "1")
     upgrade_database(services().database_url)
     _seed()
     url = f"http://{host}:{port}"

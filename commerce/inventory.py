@@ -8,13 +8,14 @@ locks its cart, then the store row (order number), then stock rows: always in th
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from commerce import events
-from commerce.db import utcnow
+from commerce.db import committing, utcnow
 from commerce.errors import InvalidQuantity, NotFound, OutOfStock
 from commerce.models import Location, Reservation, Stock, StockMovement, Store, Variant
 
@@ -207,18 +208,37 @@ def get_or_create_stock(session: Session, store_id: int, variant_id: int,
     return stock
 
 
-def adjust_stock(session: Session, store: Store, variant_id: int, location_id: int, delta: int,
-                 reason: str, actor: str = "system", note: str = "",
-                 order_id: int | None = None) -> Stock:
-    """Add (or with a negative delta, remove) units on hand, recording why; does not commit.
+@dataclass(frozen=True)
+class StockChange:
+    """What a merchant's change to stock did: the level after it, and the movement that
+    recorded it (``None`` when there was nothing to change: a count that matched)."""
 
-    Removing more than is unreserved raises ``OutOfStock``: held units belong to checkouts.
-    """
+    stock: Stock
+    movement: StockMovement | None
+
+
+def check_adjustment(delta: object, reason: object) -> None:
     if not isinstance(delta, int) or isinstance(delta, bool) or delta == 0:
         raise InvalidQuantity("An adjustment must change the stock by a whole number.")
+    _check_reason(reason)
+
+
+def check_count(quantity: object, reason: object) -> None:
+    """A count of units on hand: a whole number, 0 or more, with a reason."""
+    if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 0:
+        raise InvalidQuantity("A count of units on hand must be a whole number, 0 or more.")
+    _check_reason(reason)
+
+
+def _check_reason(reason: object) -> None:
     if reason not in ADJUSTMENT_REASONS:
         raise InvalidQuantity(f"Reason must be one of: {', '.join(ADJUSTMENT_REASONS)}.")
-    stock = get_or_create_stock(session, store.id, variant_id, location_id)
+
+
+def _move(session: Session, store: Store, stock: Stock, variant_id: int, delta: int,
+          reason: str, actor: str, note: str, order_id: int | None) -> StockMovement:
+    """Apply ``delta`` to the row with one conditional UPDATE (never below what checkouts
+    hold), record the movement, and ``inventory.low_stock`` if it fell to the threshold."""
     quantity_after = session.execute(
         update(Stock)
         .where(Stock.id == stock.id, Stock.quantity - Stock.reserved + delta >= 0)
@@ -230,22 +250,59 @@ def adjust_stock(session: Session, store: Store, variant_id: int, location_id: i
         session.rollback()
         raise OutOfStock("Cannot remove more units than are on hand and not held by checkouts.",
                          variant_id=variant_id)
-    session.add(StockMovement(store_id=store.id, stock_id=stock.id, delta=delta,
-                              quantity_after=quantity_after, reason=reason, actor=actor,
-                              note=note, order_id=order_id))
+    movement = StockMovement(store_id=store.id, stock_id=stock.id, delta=delta,
+                             quantity_after=quantity_after, reason=reason, actor=actor,
+                             note=note, order_id=order_id)
+    session.add(movement)
     session.flush()
     session.refresh(stock)
     if delta < 0:
         check_low_stock(session, store, {variant_id: -delta})
+    return movement
+
+
+def adjust_stock(session: Session, store: Store, variant_id: int, location_id: int, delta: int,
+                 reason: str, actor: str = "system", note: str = "",
+                 order_id: int | None = None) -> Stock:
+    """Add (or with a negative delta, remove) units on hand, recording why; does not commit.
+
+    Removing more than is unreserved raises ``OutOfStock``: held units belong to checkouts.
+    """
+    check_adjustment(delta, reason)
+    stock = get_or_create_stock(session, store.id, variant_id, location_id)
+    _move(session, store, stock, variant_id, delta, reason, actor, note, order_id)
     return stock
 
 
 def do_adjust_stock(session: Session, store: Store, variant_id: int, location_id: int,
-                    delta: int, reason: str, actor: str = "system", note: str = "") -> Stock:
+                    delta: int, reason: str, actor: str = "system",
+                    note: str = "") -> StockChange:
     """``adjust_stock`` as a merchant action of its own: commits."""
-    stock = adjust_stock(session, store, variant_id, location_id, delta, reason, actor, note)
-    session.commit()
-    return stock
+    check_adjustment(delta, reason)
+    with committing(session):
+        stock = get_or_create_stock(session, store.id, variant_id, location_id)
+        movement = _move(session, store, stock, variant_id, delta, reason, actor, note, None)
+    return StockChange(stock, movement)
+
+
+def do_set_stock(session: Session, store: Store, variant_id: int, location_id: int,
+                 quantity: int, reason: str = "correction", actor: str = "system",
+                 note: str = "") -> StockChange:
+    """Set units on hand to a count; commits. The row is locked while the difference is taken
+    (PostgreSQL; SQLite writes one at a time), so a sale meanwhile cannot make it stale; the
+    difference is recorded as a movement and, if it falls to the threshold, as
+    ``inventory.low_stock``, like any other change. A count that matches changes nothing
+    (``movement`` is None). A count below what checkouts hold raises ``OutOfStock``."""
+    check_count(quantity, reason)
+    with committing(session):
+        stock = get_or_create_stock(session, store.id, variant_id, location_id)
+        stock = session.scalar(select(Stock).where(Stock.id == stock.id)
+                               .with_for_update(of=Stock)
+                               .execution_options(populate_existing=True))
+        delta = quantity - stock.quantity
+        movement = (_move(session, store, stock, variant_id, delta, reason, actor, note, None)
+                    if delta else None)
+    return StockChange(stock, movement)
 
 
 def default_location(session: Session, store_id: int) -> Location:

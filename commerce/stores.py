@@ -15,7 +15,7 @@ from sqlalchemy import inspect as sa_inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 
-from commerce.errors import DomainError, InvalidPhoneNumber
+from commerce.errors import DomainError, InvalidPhoneNumber, NotFound
 from commerce.models import ChannelAddress, Store
 from commerce.phones import to_e164
 
@@ -246,6 +246,16 @@ STORE_NUMBER = re.compile(r"[1-9]\d{0,9}")
 SHORT_CODE = re.compile(r"\+?\d{3,15}")
 KEYWORD = re.compile(r"[A-Z0-9]{1,30}")
 PHONE_NUMBER_ID = re.compile(r"\+?\d{1,60}")  # Cloud API number id, or +E.164 on Twilio
+# The words shoppers send as commands by SMS, in every language the catalogs have (without
+# accents, as they are matched). A keyword among them would take a shopper's STOP or MENU to
+# one store instead of acting on it. commerce cannot read the channels' command list, so a
+# test keeps this one in step with it.
+COMMAND_WORDS = frozenset({
+    "MENU", "MENYU", "SEARCH", "TAFUTA", "CHERCHER", "CART", "KIKAPU", "PANIER",
+    "ORDER", "AGIZA", "COMMANDER", "PAY", "LIPA", "PAYER", "STATUS", "HALI", "STATUT",
+    "HELP", "MSAADA", "AIDE", "LANG", "LUGHA", "LANGUE", "STOP", "ACHA", "ARRET",
+    "START", "ANZA", "REPRENDRE",
+})
 
 
 def normalise_service_code(code: str) -> str:
@@ -272,6 +282,7 @@ def check_channel_address(channel: str, address: str, selector: str = "") -> tup
         if not dedicated and not KEYWORD.fullmatch(selector):
             raise InvalidChannelAddress("An SMS keyword is one word of letters and digits, "
                                         "like MBOGA.")
+        check_sms_keyword(selector)
     elif channel == "whatsapp":
         if not PHONE_NUMBER_ID.fullmatch(address):
             raise InvalidChannelAddress(f"{address!r} is not a WhatsApp phone-number id.")
@@ -281,6 +292,17 @@ def check_channel_address(channel: str, address: str, selector: str = "") -> tup
     else:
         raise InvalidChannelAddress(f"{channel!r} is not a channel: use ussd, sms or whatsapp.")
     return channel, address, selector
+
+
+def check_sms_keyword(keyword: str) -> None:
+    """A keyword must not be what shoppers send for something else: a command word in any
+    language, or a number (the choice on a menu)."""
+    if keyword in COMMAND_WORDS:
+        raise InvalidChannelAddress(f"{keyword} is a command shoppers send by SMS (like MENU, "
+                                    "STOP or HELP, in any language); choose another keyword.")
+    if keyword.isdecimal():
+        raise InvalidChannelAddress("An SMS keyword cannot be only digits: shoppers send "
+                                    "numbers to choose from a menu. Use letters, like MBOGA.")
 
 
 def _check_address_free(session: Session, channel: str, address: str, selector: str) -> None:
@@ -454,3 +476,55 @@ def resolve_sms(session: Session, short_code: str, text: str) -> tuple[Store | N
 
 def resolve_whatsapp(session: Session, phone_number_id: str) -> Store | None:
     return _store_at(session, "whatsapp", (phone_number_id or "").strip(), "")
+
+
+# -- changing a store's details, and its channel addresses ---------------------------------------
+DETAILS = ("name", "default_locale", "locales", "timezone", "contact_phone")
+
+
+def check_store_details(store: Store, details: dict) -> dict:
+    """The details ``do_update_store_details`` accepts (name, languages, time zone, contact
+    phone), checked against what the store has; column values, ready to set."""
+    unknown = [name for name in details if name not in DETAILS]
+    if unknown:
+        raise InvalidStore(f"{unknown[0]!r} is not a store detail; details are "
+                           f"{', '.join(DETAILS)}.", field=unknown[0])
+    clean = {}
+    if "name" in details:
+        clean["name"] = check_store_name(details["name"])
+    if "default_locale" in details or "locales" in details:
+        default, offered = check_locales(details.get("default_locale", store.default_locale),
+                                         details.get("locales", store.locale_list))
+        clean["default_locale"], clean["locales"] = default, ",".join(offered)
+    if "timezone" in details:
+        clean["timezone"] = check_timezone(details["timezone"])
+    if "contact_phone" in details:
+        clean["contact_phone"] = check_contact_phone(details["contact_phone"], store.country)
+    return clean
+
+
+def do_update_store_details(session: Session, store: Store, **changes) -> Store:
+    """Change some of the store's details (``DETAILS``) and settings (``SETTINGS``) together;
+    commits. Every value is checked before any is set: all or nothing. ``contact_phone`` and
+    ``opening_hours`` take ``None`` (no phone; always open); the languages are checked
+    together, the default among those offered. Channels see the change within
+    ``ROUTES_TTL`` seconds (they keep the store's row that long)."""
+    details = {name: value for name, value in changes.items() if name not in SETTINGS}
+    settings = {name: value for name, value in changes.items() if name in SETTINGS}
+    clean = check_store_details(store, details)
+    clean.update(check_store_settings(settings))
+    for name, value in clean.items():
+        setattr(store, name, value)
+    session.commit()
+    return store
+
+
+def do_remove_channel_address(session: Session, store: Store, address_id: int) -> None:
+    """Stop answering shoppers on one of the store's addresses; commits. Channels cache where
+    an address leads for ``ROUTES_TTL`` seconds, so it goes quiet within that long."""
+    row = session.scalar(select(ChannelAddress).where(ChannelAddress.id == address_id,
+                                                      ChannelAddress.store_id == store.id))
+    if row is None:
+        raise NotFound("No such channel address in this store.")
+    session.delete(row)
+    session.commit()

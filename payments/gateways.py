@@ -15,7 +15,7 @@ from commerce.errors import DomainError, NotFound
 from commerce.models import PaymentGateway, Store
 from payments.base import GatewayConfig
 from payments.registry import PROVIDERS, get_provider
-from payments.secrets import SecretBox
+from payments.secrets import EncryptionKeyMissing, SecretBox
 
 
 class InvalidGateway(DomainError):
@@ -83,10 +83,23 @@ def check_gateway(provider: str, settings: dict, secrets: dict, simulated: bool)
 
 def do_configure_gateway(session: Session, store: Store, box: SecretBox, provider: str,
                          settings: dict | None = None, secrets: dict | None = None,
-                         enabled: bool = True, simulated: bool = False) -> PaymentGateway:
+                         enabled: bool = True, simulated: bool = False,
+                         keep_secrets: bool = False) -> PaymentGateway:
     """Add or replace a store's account at ``provider``; commits. The callback token is kept
-    across updates (the provider has it registered) and made once, unguessable."""
+    across updates (the provider has it registered) and made once, unguessable.
+
+    ``keep_secrets``: a secret not given keeps its stored value, so a setting can change
+    without typing every key again (``""`` removes an optional one). Stored secrets that do not
+    open with ``box`` (sealed with another ``DUKA_ENCRYPTION_KEY``) are not kept: the given
+    ones must then be complete."""
     settings, secrets = dict(settings or {}), dict(secrets or {})
+    if keep_secrets:
+        existing = get_gateway(session, store.id, provider)
+        try:
+            kept = box.open(existing.secrets) if existing is not None else {}
+        except EncryptionKeyMissing:
+            kept = {}
+        secrets = {**kept, **secrets}
     check_gateway(provider, settings, secrets, simulated)
     with committing(session):
         gateway = get_gateway(session, store.id, provider)
@@ -99,10 +112,29 @@ def do_configure_gateway(session: Session, store: Store, box: SecretBox, provide
     return gateway
 
 
-def do_disable_gateway(session: Session, store: Store, provider: str) -> PaymentGateway:
+def find_gateway(session: Session, store_id: int, provider: str) -> PaymentGateway:
+    gateway = get_gateway(session, store_id, provider)
+    if gateway is None:
+        raise NotFound(f"This store has no {provider} gateway.")
+    return gateway
+
+
+def do_enable_gateway(session: Session, store: Store, box: SecretBox,
+                      provider: str) -> PaymentGateway:
+    """Offer a configured gateway at checkout again; commits. What is stored is checked as
+    ``do_configure_gateway`` checks it, so a gateway missing a credential is not switched on
+    (and secrets sealed with another ``DUKA_ENCRYPTION_KEY`` are refused, not used)."""
+    gateway = find_gateway(session, store.id, provider)
+    check_gateway(provider, dict(gateway.settings or {}), box.open(gateway.secrets),
+                  gateway.simulated)
     with committing(session):
-        gateway = get_gateway(session, store.id, provider)
-        if gateway is None:
-            raise NotFound(f"This store has no {provider} gateway.")
+        gateway.enabled = True
+    return gateway
+
+
+def do_disable_gateway(session: Session, store: Store, provider: str) -> PaymentGateway:
+    """Stop offering a gateway at checkout; its settings and secrets are kept. Commits."""
+    gateway = find_gateway(session, store.id, provider)
+    with committing(session):
         gateway.enabled = False
     return gateway

@@ -12,10 +12,12 @@ from admin.context import services
 
 # Each module declares its endpoints with ``@endpoint``; importing it registers them.
 from admin.api import (  # noqa: E402,F401
-    carts, catalog, catalog_io, channel_settings, customers, discounts, drafts, gateways,
-    inventory, openapi, orders, payments_api, reports, shipping, signin, staff, store, sync,
-    webhooks,
+    carts, catalog, catalog_groups, catalog_io, channel_settings, customers, discounts, drafts,
+    gateways, inventory, openapi, orders, payments_api, reports, shipping, signin, staff, store,
+    sync, sync_cart, webhooks,
 )
+from admin.api import templates_api  # noqa: E402,F401
+from admin.api import broadcasts_api  # noqa: E402,F401
 
 GZIP_MIN_BYTES = 512  # smaller answers gain less than the gzip header costs
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
-from admin.api.errors import ApiError
 from admin.api.pages import Body
 from admin.api.routing import endpoint
 from commerce import stores
@@ -75,11 +73,4 @@ def add_address(call):
 @endpoint("DELETE", "/channel-addresses/<int:address_id>", "channels:write",
           summary="Stop answering on an address", tag="channels", response=None, status=204)
 def remove_address(call, address_id: int):
-    row = call.db.scalar(select(ChannelAddress).where(ChannelAddress.id == address_id,
-                                                      ChannelAddress.store_id == call.store_id))
-    if row is None:
-        raise ApiError(404, "not_found", "No such channel address in this store.")
-    # TODO(core): commerce.stores has no do_remove_channel_address; removing the row is all
-    # it would do.
-    call.db.delete(row)
-    call.db.commit()
+    stores.do_remove_channel_address(call.db, call.store, address_id)

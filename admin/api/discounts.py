@@ -1,8 +1,7 @@
 """Discount codes: a percentage or a fixed amount off, with a minimum order, a validity window
-and usage limits. ``commerce.promotions`` checks and redeems them at checkout.
-
-TODO(core): commerce.promotions has no ``check_*``/``do_*`` to create or change a code; the
-rules a code must keep are checked in ``_check`` below until it does.
+and usage limits. ``commerce.promotions`` keeps the rules a code must follow (its
+``do_create_discount_code`` and ``do_update_discount_code`` check, then commit), and checks and
+redeems codes at checkout.
 """
 from __future__ import annotations
 
@@ -11,15 +10,13 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
-from admin.api.errors import ApiError
 from admin.api.pages import NO_NUL, Amount, Body, Page, PageQuery, paginate
 from admin.api.routing import endpoint
+from commerce import promotions
 from commerce.models import DiscountCode
 from commerce.promotions import normalise_code
 
-FULL_PERCENT = 10_000  # basis points
 MAX_USES = 10_000_000
 EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
 LATEST = datetime(2100, 1, 1, tzinfo=timezone.utc)
@@ -101,44 +98,6 @@ def discount_out(discount: DiscountCode) -> dict:
     return DiscountOut.model_validate(discount, from_attributes=True).model_dump(mode="json")
 
 
-def _discount(call, discount_id: int) -> DiscountCode:
-    discount = call.db.scalar(select(DiscountCode).where(DiscountCode.id == discount_id,
-                                                         DiscountCode.store_id == call.store_id))
-    if discount is None:
-        raise ApiError(404, "not_found", "No such discount code in this store.")
-    return discount
-
-
-def _check(discount: DiscountCode) -> None:
-    problem = None
-    if discount.kind == "percentage" and discount.value > FULL_PERCENT:
-        problem = "A percentage is at most 10000 basis points (100 %)."
-    elif discount.starts_at and discount.ends_at and discount.ends_at <= discount.starts_at:
-        problem = "ends_at must come after starts_at."
-    elif discount.usage_limit is not None and discount.times_used > discount.usage_limit:
-        problem = f"It has been used {discount.times_used} times already: usage_limit cannot " \
-                  "be lower."
-    if problem:
-        raise ApiError(422, "invalid_discount", problem)
-
-
-def _saved(call, discount: DiscountCode) -> dict:
-    with call.db.no_autoflush:
-        taken = call.db.scalar(select(DiscountCode.id).where(
-            DiscountCode.store_id == call.store_id, DiscountCode.code == discount.code,
-            DiscountCode.id != (discount.id or 0)))
-    if taken is not None:
-        raise ApiError(409, "code_taken", f"This store already has the code {discount.code}.")
-    call.db.add(discount)
-    try:
-        call.db.commit()
-    except IntegrityError:  # the same code, saved by another request a moment ago
-        call.db.rollback()
-        raise ApiError(409, "code_taken", f"This store already has the code "
-                                          f"{discount.code}.") from None
-    return discount_out(discount)
-
-
 @endpoint("GET", "/discount-codes", "discounts:read", summary="List discount codes",
           tag="discounts", query=DiscountQuery, response=DiscountPage)
 def list_discounts(call):
@@ -155,39 +114,30 @@ def list_discounts(call):
 @endpoint("POST", "/discount-codes", "discounts:write", summary="Create a discount code",
           tag="discounts", body=NewDiscount, response=DiscountOut, status=201)
 def create_discount(call):
-    fields = call.body.model_dump()
-    discount = DiscountCode(store_id=call.store_id, times_used=0,
-                            **{**fields, "code": normalise_code(fields["code"])})
-    _check(discount)
-    return _saved(call, discount)
+    return discount_out(promotions.do_create_discount_code(call.db, call.store,
+                                                           **call.body.model_dump()))
 
 
 @endpoint("GET", "/discount-codes/<int:discount_id>", "discounts:read",
           summary="One discount code", tag="discounts", response=DiscountOut)
 def get_discount(call, discount_id: int):
-    return discount_out(_discount(call, discount_id))
+    return discount_out(promotions.find_discount_code(call.db, call.store_id, discount_id))
 
 
 @endpoint("PATCH", "/discount-codes/<int:discount_id>", "discounts:write",
           summary="Change a discount code", tag="discounts", body=DiscountChange,
           response=DiscountOut)
 def change_discount(call, discount_id: int):
-    discount, body = _discount(call, discount_id), call.body
-    with call.db.no_autoflush:
-        for name in body.model_fields_set:
-            value = getattr(body, name)
-            if value is None and name not in NULLABLE:
-                continue  # null means "as it is" where null is no value
-            setattr(discount, name, normalise_code(value) if name == "code" else value)
-        _check(discount)
-    return _saved(call, discount)
+    body = call.body
+    changes = {name: getattr(body, name) for name in body.model_fields_set
+               if getattr(body, name) is not None or name in NULLABLE}
+    return discount_out(promotions.do_update_discount_code(call.db, call.store, discount_id,
+                                                           **changes))
 
 
 @endpoint("POST", "/discount-codes/<int:discount_id>/deactivate", "discounts:write",
           summary="Stop a discount code from being used", tag="discounts",
           response=DiscountOut)
 def deactivate_discount(call, discount_id: int):
-    discount = _discount(call, discount_id)
-    discount.active = False
-    call.db.commit()
-    return discount_out(discount)
+    return discount_out(promotions.do_update_discount_code(call.db, call.store, discount_id,
+                                                           active=False))

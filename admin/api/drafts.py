@@ -13,11 +13,11 @@ from typing import Literal
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import and_, select
 
-from admin.api.orders import (
-    MAX_UNITS, NO_NUL, OrderCustomerOut, OrderLineOut, OrderTotalsOut, Status, check_lines_once,
-    customer_out, line_out, totals_out,
+from admin.api.order_answers import (
+    OrderCustomerOut, OrderLineOut, OrderTotalsOut, Status, customer_out, line_out, totals_out,
 )
-from admin.api.pages import Body, Id, Page, PageQuery, paginate
+from admin.api.orders import MAX_UNITS, check_lines_once
+from admin.api.pages import NO_NUL, Body, Id, Page, PageQuery, paginate
 from admin.api.routing import endpoint
 from commerce import drafts, order_flow
 from commerce.db import committing

@@ -92,10 +92,7 @@ def gateway_out(gateway: PaymentGateway) -> dict:
 
 def _gateway(call, provider: str) -> PaymentGateway:
     _spec(provider)
-    gateway = gateways.get_gateway(call.db, call.store_id, provider)
-    if gateway is None:
-        raise ApiError(404, "not_found", f"This store has no {provider} gateway.")
-    return gateway
+    return gateways.find_gateway(call.db, call.store_id, provider)
 
 
 @endpoint("GET", "/gateway-providers", "gateways:read",
@@ -130,16 +127,12 @@ def get_gateway(call, provider: str):
           response=GatewayOut)
 def configure_gateway(call, provider: str):
     _spec(provider)
-    body, box = call.body, _payments().secrets
-    existing = gateways.get_gateway(call.db, call.store_id, provider)
-    try:
-        kept = box.open(existing.secrets) if existing is not None else {}
-    except EncryptionKeyMissing:  # sealed with another key: the new secrets must be complete
-        kept = {}
-    secrets = {**kept, **{name: value.strip() for name, value in body.secrets.items()}}
-    settings = {name: value.strip() for name, value in body.settings.items()}
-    gateway = gateways.do_configure_gateway(call.db, call.store, box, provider, settings,
-                                            secrets, enabled=body.enabled)
+    body = call.body
+    gateway = gateways.do_configure_gateway(
+        call.db, call.store, _payments().secrets, provider,
+        {name: value.strip() for name, value in body.settings.items()},
+        {name: value.strip() for name, value in body.secrets.items()},
+        enabled=body.enabled, keep_secrets=True)
     return gateway_out(gateway)
 
 
@@ -147,17 +140,13 @@ def configure_gateway(call, provider: str):
           summary="Offer a configured gateway at checkout", tag="gateways",
           response=GatewayOut)
 def enable_gateway(call, provider: str):
-    gateway, box = _gateway(call, provider), _payments().secrets
-    # TODO(core): payments.gateways has no do_enable_gateway; configuring again with what is
-    # stored re-checks it (a gateway missing a credential is not switched on) and enables it.
-    gateway = gateways.do_configure_gateway(
-        call.db, call.store, box, provider, dict(gateway.settings or {}),
-        box.open(gateway.secrets), enabled=True, simulated=gateway.simulated)
-    return gateway_out(gateway)
+    _spec(provider)
+    return gateway_out(gateways.do_enable_gateway(call.db, call.store, _payments().secrets,
+                                                  provider))
 
 
 @endpoint("POST", "/gateways/<provider>/disable", "gateways:write",
           summary="Stop offering a gateway at checkout", tag="gateways", response=GatewayOut)
 def disable_gateway(call, provider: str):
-    _gateway(call, provider)
+    _spec(provider)
     return gateway_out(gateways.do_disable_gateway(call.db, call.store, provider))

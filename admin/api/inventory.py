@@ -1,6 +1,6 @@
 """Stock: levels per variant per location, adjustments with a reason, the audit trail of every
-movement, and the store's locations. Changes go through ``commerce.inventory`` (one
-conditional UPDATE each, never below what checkouts hold)."""
+movement, and the store's locations. Changes are ``commerce.inventory``'s ``do_adjust_stock``
+and ``do_set_stock`` (one conditional UPDATE each, never below what checkouts hold)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -9,9 +9,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
-from admin.api.errors import ApiError
 from admin.api.pages import NO_NUL, Body, Id, Page, PageQuery, paginate
-from admin.api.routing import endpoint
+from admin.api.routing import endpoint, in_store
 from commerce import inventory
 from commerce.models import Location, Stock, StockMovement, Variant
 
@@ -170,26 +169,13 @@ def list_levels(call):
 @endpoint("GET", "/inventory-levels/<int:level_id>", "inventory:read",
           summary="One stock level", tag="inventory", response=LevelOut)
 def get_level(call, level_id: int):
-    stock = call.db.scalar(select(Stock).where(Stock.id == level_id,
-                                               Stock.store_id == call.store_id))
-    if stock is None:
-        raise ApiError(404, "not_found", "No such stock level in this store.")
-    return _level(call, stock)
+    return _level(call, in_store(call, Stock, level_id, "stock level"))
 
 
-def _last_movement(call, stock: Stock) -> StockMovement:
-    return call.db.scalar(select(StockMovement).where(StockMovement.stock_id == stock.id)
-                          .order_by(StockMovement.id.desc()).limit(1))
-
-
-def _adjusted(call, variant_id: int, location_id: int, delta: int, reason: str,
-              note: str) -> dict:
-    stock = inventory.adjust_stock(call.db, call.store, variant_id, location_id, delta, reason,
-                                   actor=call.principal.name, note=note)
-    movement = _last_movement(call, stock)  # the one just written: the row is ours till commit
-    answer = {"level": _level(call, stock), "movement": movement_out(movement, stock)}
-    call.db.commit()
-    return answer
+def _change_out(call, change: inventory.StockChange) -> dict:
+    return {"level": _level(call, change.stock),
+            "movement": (movement_out(change.movement, change.stock)
+                         if change.movement is not None else None)}
 
 
 @endpoint("POST", "/inventory-levels/adjust", "inventory:write",
@@ -197,8 +183,9 @@ def _adjusted(call, variant_id: int, location_id: int, delta: int, reason: str,
           response=AdjustmentOut)
 def adjust(call):
     body = call.body
-    return _adjusted(call, body.variant_id, body.location_id, body.delta, body.reason,
-                     body.note.strip())
+    return _change_out(call, inventory.do_adjust_stock(
+        call.db, call.store, body.variant_id, body.location_id, body.delta, body.reason,
+        actor=call.principal.name, note=body.note.strip()))
 
 
 @endpoint("POST", "/inventory-levels/set", "inventory:write",
@@ -206,19 +193,9 @@ def adjust(call):
           body=StockCount, response=AdjustmentOut)
 def set_count(call):
     body = call.body
-    stock = inventory.get_or_create_stock(call.db, call.store_id, body.variant_id,
-                                          body.location_id)
-    # TODO(core): commerce.inventory has no "set"; the row is locked so the difference
-    # cannot go stale before adjust_stock applies it (on PostgreSQL; SQLite writes serially).
-    stock = call.db.scalar(select(Stock).where(Stock.id == stock.id).with_for_update(of=Stock)
-                           .execution_options(populate_existing=True))
-    delta = body.quantity - stock.quantity
-    if delta == 0:
-        answer = {"level": _level(call, stock), "movement": None}
-        call.db.commit()  # keeps a row made just now for a count of 0: the level it answers
-        return answer
-    return _adjusted(call, body.variant_id, body.location_id, delta, body.reason,
-                     body.note.strip())
+    return _change_out(call, inventory.do_set_stock(
+        call.db, call.store, body.variant_id, body.location_id, body.quantity, body.reason,
+        actor=call.principal.name, note=body.note.strip()))
 
 
 # -- the audit trail ----------------------------------------------------------------------------

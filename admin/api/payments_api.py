@@ -16,7 +16,8 @@ from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
 
 from admin.api.errors import ApiError
-from admin.api.orders import LineQuantity, Reason, RefundOut, check_lines_once, refund_out
+from admin.api.order_answers import RefundOut, refund_out
+from admin.api.orders import LineQuantity, Reason, check_lines_once
 from admin.api.pages import Amount, Body, Id, Page, PageQuery, paginate
 from admin.api.routing import endpoint
 from commerce import orders

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 RESOURCES = ("store", "products", "inventory", "customers", "carts", "orders", "payments",
-             "shipping", "discounts", "channels", "gateways", "staff", "webhooks", "reports")
+             "shipping", "discounts", "channels", "gateways", "staff", "webhooks", "reports",
+             "messages")  # messages: notification wording and broadcasts
 PERMISSIONS = tuple(f"{resource}:{access}" for resource in RESOURCES
                     for access in ("read", "write"))
 
@@ -17,7 +18,7 @@ ROLES: dict[str, frozenset[str]] = {
     # At the counter: sells, packs and restocks; reads the catalog.
     "staff": frozenset({"products:read", "inventory:read", "inventory:write", "customers:read",
                         "carts:read", "orders:read", "orders:write", "payments:read",
-                        "shipping:read", "discounts:read", "store:read"}),
+                        "shipping:read", "discounts:read", "store:read", "messages:read"}),
     # Looks, changes nothing (an accountant, say); no staff list, no webhook secrets.
     "viewer": frozenset(_READ_ALL - {"staff:read", "webhooks:read"}),
 }

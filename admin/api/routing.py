@@ -13,10 +13,11 @@ import hashlib
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from flask import Blueprint, Request, Response, current_app, request
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from admin.api import idempotency
@@ -66,6 +67,19 @@ class Call:
     @property
     def store_id(self) -> int:
         return self.principal.store_id
+
+
+M = TypeVar("M")
+
+
+def in_store(call: Call, model: type[M], row_id: int, what: str) -> M:
+    """The row of ``model`` with this id in the caller's store, or a 404 saying "No such
+    {what} in this store." (another store's row is as missing as one that never was)."""
+    row = call.db.scalar(select(model).where(model.id == row_id,
+                                             model.store_id == call.store_id))
+    if row is None:
+        raise ApiError(404, "not_found", f"No such {what} in this store.")
+    return row
 
 
 def endpoint(method: str, path: str, permission: str | None, *, summary: str = "",

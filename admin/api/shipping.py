@@ -1,25 +1,21 @@
 """Delivery zones (towns and areas) with their rates, and pickup points.
 
-Deleting one takes it off sale (``active = false``): carts and orders keep pointing at it, and
-``commerce.shipping`` reads active ones only. TODO(core): commerce.shipping has no
-``do_*`` to create, change or remove zones, rates and pickup points; the writes below are the
-stopgap, each scoped to the caller's store.
+Every change is one ``commerce.shipping`` ``do_*`` call (it checks, then commits). Deleting one
+takes it off sale (``active = false``): carts and orders keep pointing at it, its name stays
+taken, and ``commerce.shipping`` reads active ones only.
 """
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy import select, true
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 
-from admin.api.errors import ApiError
 from admin.api.pages import MAX_INT, NO_NUL, Amount, Body, Id, Page, PageQuery, paginate
 from admin.api.routing import endpoint
 from admin.api.store import Hours
-from commerce import shipping, stores
-from commerce.errors import NotFound
-from commerce.models import Location, PickupPoint, ShippingRate, ShippingZone
+from commerce import shipping
+from commerce.models import PickupPoint, ShippingRate, ShippingZone
 
 # Not blank, and no NUL (PostgreSQL text cannot hold it): refused before it reaches SQL.
 WORDS = r"^[^\x00]*[^\s\x00][^\x00]*$"  # some non-space text, no NUL
@@ -121,83 +117,10 @@ def point_out(point: PickupPoint) -> dict:
     return PointOut.model_validate(point, from_attributes=True).model_dump(mode="json")
 
 
-def _saved(call, row, what: str, name: str):
-    """Commit; a name another active or deleted row of the store keeps is a 409."""
-    model = type(row)
-    with call.db.no_autoflush:  # the row's own change is not written before it is checked
-        taken = call.db.scalar(select(model.id).where(
-            model.store_id == call.store_id, model.name == name,
-            model.id != row.id if row.id is not None else true()))
-    if taken is not None:
-        raise ApiError(409, "name_taken", f"This store already has a {what} called {name} "
-                                          "(perhaps a deleted one): choose another name.")
-    call.db.add(row)
-    try:
-        call.db.commit()
-    except IntegrityError:  # the same name, saved by another request a moment ago
-        call.db.rollback()
-        raise ApiError(409, "name_taken", f"This store already has a {what} called "
-                                          f"{name}.") from None
-    return row
-
-
-def _rate(call, rate_id: int) -> ShippingRate:
-    rate = call.db.scalar(select(ShippingRate).join(
-        ShippingZone, ShippingZone.id == ShippingRate.zone_id).where(
-        ShippingRate.id == rate_id, ShippingRate.store_id == call.store_id,
-        ShippingRate.active.is_(True), ShippingZone.active.is_(True)))
-    if rate is None:
-        raise ApiError(404, "not_found", "No such shipping rate in this store.")
-    return rate
-
-
-def _zone(call, zone_id: int) -> ShippingZone:
-    try:
-        return shipping.get_zone(call.db, call.store_id, zone_id)
-    except NotFound:  # the core's words are for shoppers
-        raise ApiError(404, "not_found", "No such shipping zone in this store.") from None
-
-
-def _point(call, point_id: int) -> PickupPoint:
-    try:
-        return shipping.get_pickup_point(call.db, call.store_id, point_id)
-    except NotFound:
-        raise ApiError(404, "not_found", "No such pickup point in this store.") from None
-
-
-def _check_rate(rate: ShippingRate) -> None:
-    """Each kind uses its own fields: none left over to mislead whoever reads the rate."""
-    problem = None
-    if rate.kind == "by_weight":
-        if rate.max_weight_grams is not None and rate.max_weight_grams < rate.min_weight_grams:
-            problem = "max_weight_grams must be at least min_weight_grams."
-    elif rate.min_weight_grams or rate.max_weight_grams is not None:
-        problem = "Weights apply to by_weight rates only."
-    if rate.kind == "free_over" and rate.free_over is None:
-        problem = "A free_over rate needs free_over: the order value it is free from."
-    elif rate.kind != "free_over" and rate.free_over is not None:
-        problem = "free_over applies to free_over rates only."
-    if problem:
-        raise ApiError(422, "invalid_rate", problem)
-
-
-def _location_id(call, location_id: int | None) -> int | None:
-    if location_id is not None and call.db.scalar(select(Location.id).where(
-            Location.id == location_id, Location.store_id == call.store_id)) is None:
-        raise ApiError(404, "not_found", "No such location in this store.")
-    return location_id
-
-
-def _hours(hours):
-    try:
-        return stores.check_opening_hours(hours)
-    except stores.InvalidStore as error:
-        raise ApiError(422, "invalid_opening_hours", error.message) from None
-
-
-def _areas(areas: list[str]) -> list[str]:
-    """Spaces tidied, each once (the body's pattern already refused blank ones)."""
-    return list(dict.fromkeys(" ".join(a.split()) for a in areas))
+def _changes(body: Body, nullable: tuple[str, ...] = ()) -> dict:
+    """The fields a PATCH sent; a null means "as it is", except where null is a value."""
+    return {name: getattr(body, name) for name in body.model_fields_set
+            if getattr(body, name) is not None or name in nullable}
 
 
 # -- zones and their rates ----------------------------------------------------------------------
@@ -212,69 +135,49 @@ def list_zones(call):
 @endpoint("POST", "/shipping-zones", "shipping:write", summary="Add a delivery zone",
           tag="shipping", body=NewZone, response=ZoneOut, status=201)
 def create_zone(call):
-    name = call.body.name.strip()
-    zone = ShippingZone(store_id=call.store_id, name=name, areas=_areas(call.body.areas),
-                        rates=[])
-    return zone_out(_saved(call, zone, "shipping zone", name))
+    return zone_out(shipping.do_create_zone(call.db, call.store, call.body.name,
+                                            call.body.areas))
 
 
 @endpoint("GET", "/shipping-zones/<int:zone_id>", "shipping:read", summary="One delivery zone",
           tag="shipping", response=ZoneOut)
 def get_zone(call, zone_id: int):
-    return zone_out(_zone(call, zone_id))
+    return zone_out(shipping.find_zone(call.db, call.store_id, zone_id))
 
 
 @endpoint("PATCH", "/shipping-zones/<int:zone_id>", "shipping:write",
           summary="Rename a zone or change its areas", tag="shipping", body=ZoneChange,
           response=ZoneOut)
 def change_zone(call, zone_id: int):
-    zone, body = _zone(call, zone_id), call.body
-    if body.areas is not None:
-        zone.areas = _areas(body.areas)
-    if body.name is not None:
-        zone.name = body.name.strip()
-    return zone_out(_saved(call, zone, "shipping zone", zone.name))
+    return zone_out(shipping.do_update_zone(call.db, call.store, zone_id,
+                                            **_changes(call.body)))
 
 
 @endpoint("DELETE", "/shipping-zones/<int:zone_id>", "shipping:write",
           summary="Stop delivering to a zone", tag="shipping", response=None, status=204)
 def delete_zone(call, zone_id: int):
-    _zone(call, zone_id).active = False
-    call.db.commit()
+    shipping.do_delete_zone(call.db, call.store, zone_id)
 
 
 @endpoint("POST", "/shipping-zones/<int:zone_id>/rates", "shipping:write",
           summary="Add a rate to a zone", tag="shipping", body=NewRate, response=RateOut,
           status=201)
 def create_rate(call, zone_id: int):
-    zone = _zone(call, zone_id)
-    rate = ShippingRate(store_id=call.store_id, zone_id=zone.id,
-                        **call.body.model_dump(exclude={"name"}), name=call.body.name.strip())
-    _check_rate(rate)
-    call.db.add(rate)
-    call.db.commit()
-    return rate_out(rate)
+    return rate_out(shipping.do_create_rate(call.db, call.store, zone_id,
+                                            **call.body.model_dump()))
 
 
 @endpoint("PATCH", "/shipping-rates/<int:rate_id>", "shipping:write",
           summary="Change a shipping rate", tag="shipping", body=RateChange, response=RateOut)
 def change_rate(call, rate_id: int):
-    rate, body = _rate(call, rate_id), call.body
-    for name in body.model_fields_set:
-        value = getattr(body, name)
-        if value is None and name not in ("max_weight_grams", "free_over"):
-            continue  # null means "as it is", except where null is a value
-        setattr(rate, name, value.strip() if name == "name" else value)
-    _check_rate(rate)
-    call.db.commit()
-    return rate_out(rate)
+    return rate_out(shipping.do_update_rate(
+        call.db, call.store, rate_id, **_changes(call.body, ("max_weight_grams", "free_over"))))
 
 
 @endpoint("DELETE", "/shipping-rates/<int:rate_id>", "shipping:write",
           summary="Remove a shipping rate", tag="shipping", response=None, status=204)
 def delete_rate(call, rate_id: int):
-    _rate(call, rate_id).active = False
-    call.db.commit()
+    shipping.do_delete_rate(call.db, call.store, rate_id)
 
 
 # -- pickup points ------------------------------------------------------------------------------
@@ -289,38 +192,25 @@ def list_points(call):
 @endpoint("POST", "/pickup-points", "shipping:write", summary="Add a pickup point",
           tag="shipping", body=NewPoint, response=PointOut, status=201)
 def create_point(call):
-    body = call.body
-    point = PickupPoint(store_id=call.store_id, name=body.name.strip(),
-                        address_text=" ".join(body.address_text.split()),
-                        location_id=_location_id(call, body.location_id),
-                        opening_hours=_hours(body.opening_hours))
-    return point_out(_saved(call, point, "pickup point", point.name))
+    return point_out(shipping.do_create_pickup_point(call.db, call.store,
+                                                     **call.body.model_dump()))
 
 
 @endpoint("GET", "/pickup-points/<int:point_id>", "shipping:read", summary="One pickup point",
           tag="shipping", response=PointOut)
 def get_point(call, point_id: int):
-    return point_out(_point(call, point_id))
+    return point_out(shipping.find_pickup_point(call.db, call.store_id, point_id))
 
 
 @endpoint("PATCH", "/pickup-points/<int:point_id>", "shipping:write",
           summary="Change a pickup point", tag="shipping", body=PointChange, response=PointOut)
 def change_point(call, point_id: int):
-    point, body = _point(call, point_id), call.body
-    sent = body.model_fields_set
-    if "location_id" in sent:  # null unlinks it from a location
-        point.location_id = _location_id(call, body.location_id)
-    if "opening_hours" in sent:  # null: open whenever the store is
-        point.opening_hours = _hours(body.opening_hours)
-    if body.address_text is not None:
-        point.address_text = " ".join(body.address_text.split())
-    if body.name is not None:
-        point.name = body.name.strip()
-    return point_out(_saved(call, point, "pickup point", point.name))
+    # null unlinks it from a location, and opens it whenever the store is
+    return point_out(shipping.do_update_pickup_point(
+        call.db, call.store, point_id, **_changes(call.body, ("location_id", "opening_hours"))))
 
 
 @endpoint("DELETE", "/pickup-points/<int:point_id>", "shipping:write",
           summary="Stop offering a pickup point", tag="shipping", response=None, status=204)
 def delete_point(call, point_id: int):
-    _point(call, point_id).active = False
-    call.db.commit()
+    shipping.do_delete_pickup_point(call.db, call.store, point_id)

@@ -13,7 +13,7 @@ from admin.api.auth import new_api_key
 from admin.api.errors import ApiError
 from admin.api.pages import Body, Page, PageQuery, paginate
 from admin.api.permissions import ROLES, permissions_of
-from admin.api.routing import endpoint
+from admin.api.routing import endpoint, in_store
 from admin.models import ApiKey, Staff
 from commerce.db import utcnow
 from commerce.errors import InvalidPhoneNumber
@@ -89,11 +89,7 @@ def key_out(key: ApiKey) -> dict:
 
 
 def _staff(call, staff_id: int) -> Staff:
-    staff = call.db.scalar(select(Staff).where(Staff.id == staff_id,
-                                               Staff.store_id == call.store_id))
-    if staff is None:
-        raise ApiError(404, "not_found", "No such staff member in this store.")
-    return staff
+    return in_store(call, Staff, staff_id, "staff member")
 
 
 def _check_owner_kept(call, staff: Staff, change: StaffChange) -> None:
@@ -184,10 +180,7 @@ def create_api_key(call):
 @endpoint("DELETE", "/api-keys/<int:key_id>", "staff:write", summary="Revoke an API key",
           tag="api-keys", response=None, status=204)
 def revoke_api_key(call, key_id: int):
-    key = call.db.scalar(select(ApiKey).where(ApiKey.id == key_id,
-                                              ApiKey.store_id == call.store_id))
-    if key is None:
-        raise ApiError(404, "not_found", "No such API key in this store.")
+    key = in_store(call, ApiKey, key_id, "API key")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         call.db.commit()

@@ -68,8 +68,6 @@ class StoreChange(Body):
         "low_stock_threshold", "Units on hand at or below which a variant is low on stock.")
 
 
-# The settings do_update_store_settings takes; the rest are the store's details.
-SETTINGS = set(stores.SETTINGS)
 NULLABLE = {"contact_phone", "opening_hours"}  # null is a value for these, not "unchanged"
 
 
@@ -95,27 +93,7 @@ def get_store(call):
 @endpoint("PATCH", "/store", "store:write", summary="Change the store's settings", tag="store",
           body=StoreChange, response=StoreOut)
 def change_store(call):
-    store, body = call.store, call.body
+    body = call.body
     sent = {name: getattr(body, name) for name in body.model_fields_set
             if getattr(body, name) is not None or name in NULLABLE}
-    settings = {name: value for name, value in sent.items() if name in SETTINGS}
-    # Everything is checked before anything is set, so a bad field changes nothing.
-    details = {}
-    if "name" in sent:
-        details["name"] = stores.check_store_name(sent["name"])
-    if "default_locale" in sent or "locales" in sent:
-        default, offered = stores.check_locales(sent.get("default_locale", store.default_locale),
-                                                sent.get("locales", store.locale_list))
-        details["default_locale"], details["locales"] = default, ",".join(offered)
-    if "timezone" in sent:
-        details["timezone"] = stores.check_timezone(sent["timezone"])
-    if "contact_phone" in sent:
-        details["contact_phone"] = stores.check_contact_phone(sent["contact_phone"],
-                                                              store.country)
-    stores.check_store_settings(settings)
-    # TODO(core): commerce.stores has no do_update_store_details; set the checked details here
-    # and let do_update_store_settings commit them with the settings, in one transaction.
-    for name, value in details.items():
-        setattr(store, name, value)
-    stores.do_update_store_settings(call.db, store, **settings)
-    return store_out(store)
+    return store_out(stores.do_update_store_details(call.db, call.store, **sent))

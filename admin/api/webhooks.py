@@ -1,30 +1,27 @@
 """Webhook subscriptions: a merchant's URL gets the store's events of one topic, signed.
 
-The signing secret is made here, shown once in the creation's answer, and kept sealed with the
-store secrets' key (``DUKA_ENCRYPTION_KEY``). Deliveries, their signature and retries:
-``admin.webhooks``.
+The signing secret is made by ``admin.webhooks.do_subscribe``, shown once in the creation's
+answer, and kept sealed with the store secrets' key (``DUKA_ENCRYPTION_KEY``). Which URLs are
+allowed (https to a public host; http and local hosts only with ``WEBHOOKS_ALLOW_INSECURE``),
+deliveries, their signature and retries: ``admin.webhooks``.
 """
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 from typing import Literal
 from urllib.parse import urlsplit
 
 from flask import current_app
 from pydantic import BaseModel, Field, field_validator
-from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 
-from admin.api.errors import ApiError
+from admin import webhooks
 from admin.api.pages import Body, Page, PageQuery, paginate
-from admin.api.routing import endpoint
+from admin.api.routing import endpoint, in_store
 from admin.models import WebhookDelivery, WebhookSubscription
 from admin.webhooks import TOPICS
 
 Topic = Literal[tuple(TOPICS)]  # type: ignore[valid-type]  # one list: admin.webhooks.TOPICS
-MAX_SUBSCRIPTIONS = 50  # per store: plenty for a merchant's systems, not a fan-out amplifier
-LOCAL_HOSTS = {"localhost", "127.0.0.1"}  # plain http only here: development and tests
 
 
 class WebhookOut(BaseModel):
@@ -42,19 +39,21 @@ class WebhookPage(Page[WebhookOut]):
 
 class WebhookCreated(WebhookOut):
     secret: str | None = Field(description="The signing secret, shown this once: each delivery "
-                                           "carries X-Duka-Signature: sha256=<hex HMAC-SHA256 "
-                                           "of the raw body with it>. A replay (same "
+                                           "carries X-Duka-Timestamp and X-Duka-Signature: "
+                                           "sha256=<hex HMAC-SHA256 with it of the timestamp, "
+                                           "a dot, and the raw body>. A replay (same "
                                            "Idempotency-Key) gives null.")
 
 
 class NewWebhook(Body):
     topic: Topic
     url: str = Field(min_length=10, max_length=500,
-                     description="https://...; plain http only for localhost or 127.0.0.1.")
+                     description="https://... to a public host (plain http and local hosts "
+                                 "only on a development server).")
 
     @field_validator("url")
     @classmethod
-    def _reachable_url(cls, url: str) -> str:
+    def _a_url(cls, url: str) -> str:
         try:
             parts = urlsplit(url)
             host = parts.hostname or ""
@@ -63,8 +62,8 @@ class NewWebhook(Body):
             raise ValueError("not a URL") from None
         if any(ch.isspace() for ch in url) or not host or parts.username or parts.password:
             raise ValueError("give a URL like https://example.com/hooks, without credentials")
-        if parts.scheme != "https" and not (parts.scheme == "http" and host in LOCAL_HOSTS):
-            raise ValueError("the URL must start with https:// (http only for localhost)")
+        if parts.scheme not in ("https", "http"):
+            raise ValueError("the URL must start with https://")
         return url
 
 
@@ -97,11 +96,7 @@ def delivery_out(delivery: WebhookDelivery) -> dict:
 
 
 def _subscription(call, webhook_id: int) -> WebhookSubscription:
-    subscription = call.db.scalar(select(WebhookSubscription).where(
-        WebhookSubscription.id == webhook_id, WebhookSubscription.store_id == call.store_id))
-    if subscription is None:
-        raise ApiError(404, "not_found", "No such webhook subscription in this store.")
-    return subscription
+    return in_store(call, WebhookSubscription, webhook_id, "webhook subscription")
 
 
 @endpoint("GET", "/webhooks", "webhooks:read", summary="List webhook subscriptions",
@@ -116,21 +111,10 @@ def list_webhooks(call):
           summary="Subscribe a URL to a topic (the signing secret is shown once)",
           body=NewWebhook, response=WebhookCreated, status=201, secret_fields=("secret",))
 def create_webhook(call):
-    count = call.db.scalar(select(func.count(WebhookSubscription.id)).where(
-        WebhookSubscription.store_id == call.store_id))
-    if count >= MAX_SUBSCRIPTIONS:
-        raise ApiError(409, "too_many_webhooks", f"A store may have at most "
-                                                 f"{MAX_SUBSCRIPTIONS} webhook subscriptions.")
-    secret = "whsec_" + secrets.token_urlsafe(32)
     box = current_app.extensions["duka.payments"].secrets
-    subscription = WebhookSubscription(store_id=call.store_id, topic=call.body.topic,
-                                       url=call.body.url, secret=box.seal({"secret": secret}))
-    call.db.add(subscription)
-    try:
-        call.db.commit()
-    except IntegrityError:
-        call.db.rollback()
-        raise ApiError(409, "webhook_exists", "This URL already gets this topic.") from None
+    subscription, secret = webhooks.do_subscribe(call.db, call.store_id, call.body.topic,
+                                                 call.body.url, box,
+                                                 webhooks.insecure_urls_allowed())
     return {**webhook_out(subscription), "secret": secret}
 
 
@@ -144,14 +128,7 @@ def get_webhook(call, webhook_id: int):
           summary="Remove a webhook subscription and its delivery log", response=None,
           status=204)
 def delete_webhook(call, webhook_id: int):
-    subscription = _subscription(call, webhook_id)
-    # Its log goes with it; a delivery still queued finds no row and is dropped.
-    call.db.execute(delete(WebhookDelivery).where(
-        WebhookDelivery.store_id == call.store_id,
-        WebhookDelivery.subscription_id == subscription.id))
-    call.db.delete(subscription)
-    call.db.commit()
-    return None
+    webhooks.do_unsubscribe(call.db, _subscription(call, webhook_id))
 
 
 @endpoint("GET", "/webhooks/<int:webhook_id>/deliveries", "webhooks:read",

@@ -56,5 +56,7 @@ class CartLine(Base):
     variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id"))
     quantity: Mapped[int] = mapped_column(Integer)
     unit_price: Mapped[int] = mapped_column(Integer)  # as shown when added: price_changed check
+    # The line's last change on any channel: the server's side of the cart sync's merge.
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
     variant: Mapped[Variant] = relationship(lazy="joined")

@@ -101,6 +101,8 @@ class Variant(Base):
     active: Mapped[bool] = mapped_column(default=True)
     low_stock_threshold: Mapped[int | None] = mapped_column(Integer)  # None: the store's
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # Any change to the row (price, SKU, options, on sale): what the catalog sync filters on.
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
     product: Mapped[Product] = relationship(back_populates="variants", lazy="joined")
 

@@ -10,6 +10,13 @@ OWNER_PHONE = "+254700123456"
 
 
 @pytest.fixture
+def app(make_app):
+    """As the tests' app everywhere, with plain-http webhook URLs allowed: the tests' receivers
+    listen on 127.0.0.1 (a production server keeps WEBHOOKS_ALLOW_INSECURE off)."""
+    return make_app(WEBHOOKS_ALLOW_INSECURE="1")
+
+
+@pytest.fixture
 def api(app):
     return app.test_client()
 

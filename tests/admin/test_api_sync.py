@@ -6,8 +6,7 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import func, select
 
-import admin.api.sync
-import commerce.carts
+import commerce.db
 from commerce import carts, catalog
 from commerce.catalog import VariantInput
 from commerce.customers import find_customer_by_phone
@@ -36,10 +35,17 @@ class Clock:
 
 @pytest.fixture
 def clock(monkeypatch):
-    """The server's clock, where the cart and the sync read it."""
+    """The server's clock: ``commerce.db.utcnow``, which the services, the sync and the
+    models' own times (a cart line's ``updated_at``) all read."""
     clock = Clock()
-    monkeypatch.setattr(commerce.carts, "utcnow", lambda: clock.now)
-    monkeypatch.setattr(admin.api.sync, "utcnow", lambda: clock.now)
+
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return clock.now
+
+    monkeypatch.setattr(commerce.db, "datetime", Frozen)
+    assert commerce.db.utcnow() == DAY
     return clock
 
 
@@ -177,6 +183,37 @@ def test_a_cart_unchanged_since_the_last_sync_takes_the_clients_changes_whatever
     assert cart_lines(db, store) == {"TOMA-1KG": 1, "ONIO-1KG": 70}
 
 
+def test_only_lines_the_server_changed_since_the_last_sync_compete_with_the_client(
+        api, db, store, owner, clock):
+    toma, onio, cabb = ids(db, store, "TOMA-1KG", "ONIO-1KG", "CABB")
+    clock.now = at("09:00")
+    api.post(CART, headers=owner, json={"client_id": "pos-1", "phone": PHONE, "local_changes": [
+        {"op": "add", "variant_id": toma, "quantity": 2, "at": iso("08:58")},
+        {"op": "add", "variant_id": onio, "quantity": 1, "at": iso("08:59")}]})
+    # 09:20 By USSD the shopper makes it 4 onions: that line (and so the cart) changes.
+    clock.now = at("09:20")
+    customer = find_customer_by_phone(db, store, PHONE)
+    carts.do_set_quantity(db, store, customer.id, onio, 4)
+    line_times = {ln.variant.sku: ln.updated_at for ln in db.scalars(select(CartLine))}
+    assert line_times == {"TOMA-1KG": at("09:00"), "ONIO-1KG": at("09:20")}
+
+    # 09:30 The app's changes, all made offline before 09:20.
+    clock.now = at("09:30")
+    answer = api.post(CART, headers=owner, json={
+        "client_id": "pos-1", "phone": PHONE, "last_sync": iso("09:00"), "local_changes": [
+            {"op": "set", "variant_id": toma, "quantity": 3, "at": iso("09:10")},
+            {"op": "set", "variant_id": onio, "quantity": 2, "at": iso("09:15")},
+            {"op": "add", "variant_id": cabb, "quantity": 1, "at": iso("09:05")}]}).get_json()
+    # Tomatoes: not touched on the server since 09:00, so the client's 3 holds although the
+    # cart changed at 09:20. Onions: changed at 09:20, after the client's 09:15: the server's.
+    # Cabbage: no line to keep a time, so the cart's change at 09:20 wins over 09:05.
+    assert answer["conflicts"] == [conflict(onio, "server_newer", 2, 4),
+                                   conflict(cabb, "server_newer", 1, 0)]
+    assert cart_lines(db, store) == {"TOMA-1KG": 3, "ONIO-1KG": 4}
+    assert {ln.variant.sku: ln.updated_at for ln in db.scalars(select(CartLine))} == {
+        "TOMA-1KG": at("09:30"), "ONIO-1KG": at("09:20")}
+
+
 def test_a_line_is_capped_at_the_most_one_line_may_hold(api, db, store, owner, clock):
     [milk] = ids(db, store, "FRES-MILK-500M")  # 70 in stock
     flour = variant_by_sku(db, store, "MAIZ-FLOU-1KG")  # 100 in stock
@@ -289,10 +326,13 @@ def test_the_catalog_sync_sends_only_what_changed_and_every_price_and_stock_leve
     catalog.do_update_variant(db, store, variant_by_sku(db, store, "SALT-500G").id, price=3500)
 
     changed = api.get(CATALOG, headers=owner, query_string={"since": since}).get_json()
-    assert [p["name"] for p in changed["products"]] == ["Onions", "Eggs"]
+    # The product changed, the one given a variant, and the one whose variant's price changed.
+    assert [p["name"] for p in changed["products"]] == ["Onions", "Eggs", "Salt"]
     assert changed["products"][0]["description"] == "Red, from Kajiado"
     assert [v["sku"] for v in changed["products"][1]["variants"]] == [
         "EGGS-TRAY-OF-30", "EGGS-HALF-DOZE", "EGGS-DOZEN"]
+    assert [(v["sku"], v["price"]) for v in changed["products"][2]["variants"]] == [
+        ("SALT-500G", 3500)]
     levels = {lv["variant_id"]: lv for lv in changed["levels"]}
     salt = variant_by_sku(db, store, "SALT-500G").id
     assert levels[salt] == {"variant_id": salt, "price": 3500, "available": 60, "active": True}
@@ -302,6 +342,24 @@ def test_the_catalog_sync_sends_only_what_changed_and_every_price_and_stock_leve
     nothing = api.get(CATALOG, headers=owner,
                       query_string={"since": changed["new_sync_timestamp"]}).get_json()
     assert nothing["products"] == [] and len(nothing["levels"]) == len(variants) + 1
+
+
+def test_a_variant_edited_since_the_last_sync_brings_its_product_and_one_not_edited_not(
+        api, db, store, owner):
+    since = api.get(CATALOG, headers=owner).get_json()["new_sync_timestamp"]
+    salt = variant_by_sku(db, store, "SALT-500G")
+    untouched = variant_by_sku(db, store, "TOMA-1KG")
+    catalog.do_update_variant(db, store, salt.id, active=False)
+
+    changed = api.get(CATALOG, headers=owner, query_string={"since": since}).get_json()
+    [product] = changed["products"]  # its product row did not change: the variant's did
+    assert product["name"] == "Salt"
+    assert datetime.fromisoformat(product["updated_at"]) < datetime.fromisoformat(since)
+    [variant] = product["variants"]
+    assert (variant["id"], variant["active"]) == (salt.id, False)
+    assert datetime.fromisoformat(variant["updated_at"]) >= datetime.fromisoformat(since)
+    db.expire_all()
+    assert db.get(Variant, untouched.id).updated_at < datetime.fromisoformat(since)
 
 
 def test_another_stores_catalog_sync_holds_none_of_this_store(api, db, store, other_store,

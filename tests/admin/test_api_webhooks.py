@@ -1,10 +1,13 @@
-"""Merchant webhooks: subscriptions through the API, deliveries signed, retried, logged, and
-never across stores. A local receiver checks each signature as a merchant's server would."""
+"""Merchant webhooks: subscriptions through the API, deliveries signed (over a timestamp, so
+they cannot be replayed), retried, logged, and never across stores; URLs https to public hosts
+unless the server allows plain http and local hosts. A local receiver checks each signature as
+a merchant's server would."""
 import hashlib
 import hmac
 import json
 import time
 
+import httpx
 import pytest
 from sqlalchemy import func, select, update
 
@@ -14,7 +17,7 @@ from admin.scheduler import relay_events
 from commerce import events
 from commerce.models import OutboxEvent
 from tests.admin.conftest import add_staff, bearer
-from tests.fakes.merchant import FakeMerchant
+from tests.admin.merchant_receiver import MerchantReceiver
 from tests.helpers import place_order
 
 HOOKS = "/api/v1/webhooks"
@@ -22,7 +25,7 @@ HOOKS = "/api/v1/webhooks"
 
 @pytest.fixture
 def merchant():
-    fake = FakeMerchant().start()
+    fake = MerchantReceiver().start()
     yield fake
     fake.stop()
 
@@ -87,7 +90,6 @@ def test_the_secret_is_shown_once_and_kept_sealed(app, api, db, store, owner, me
 
 
 @pytest.mark.parametrize("body, field", [
-    ({"topic": "orders/create", "url": "http://shop.example.com/hooks"}, "url"),
     ({"topic": "orders/create", "url": "ftp://127.0.0.1/hooks"}, "url"),
     ({"topic": "orders/create", "url": "https://user:pw@shop.example.com/x"}, "url"),
     ({"topic": "orders/create", "url": "https:// shop.example.com/x"}, "url"),
@@ -107,18 +109,58 @@ def test_bad_subscriptions_are_refused_and_change_nothing(api, db, owner, body, 
     assert count(db, WebhookSubscription) == 0
 
 
-def test_http_is_for_localhost_only_and_a_url_gets_a_topic_once(api, db, owner):
-    for url in ("http://localhost:8000/hooks", "http://127.0.0.1/hooks"):
+def test_a_url_gets_a_topic_once(api, db, owner):
+    # The tests' server allows plain http and local hosts (WEBHOOKS_ALLOW_INSECURE).
+    for url in ("http://localhost:8000/hooks", "http://127.0.0.1/hooks",
+                "http://shop.example.com/hooks"):
         assert api.post(HOOKS, headers=owner, json={"topic": "orders/create",
                                                     "url": url}).status_code == 201
     again = api.post(HOOKS, headers=owner, json={"topic": "orders/create",
                                                  "url": "http://127.0.0.1/hooks"})
     assert again.status_code == 409
-    assert again.get_json()["error"]["code"] == "webhook_exists"
+    assert again.get_json()["error"] == {"code": "webhook_exists", "details": {},
+                                         "message": "This URL already gets this topic."}
     other_topic = api.post(HOOKS, headers=owner, json={"topic": "orders/paid",
                                                        "url": "http://127.0.0.1/hooks"})
     assert other_topic.status_code == 201
-    assert count(db, WebhookSubscription) == 3
+    assert count(db, WebhookSubscription) == 4
+
+
+@pytest.mark.parametrize("url", [
+    "http://shop.example.com/hooks", "http://localhost:8000/hooks", "https://localhost/hooks",
+    "https://api.localhost/hooks", "https://127.0.0.1:8443/hooks", "https://[::1]/hooks",
+    "https://10.0.0.5/hooks", "https://192.168.1.20/hooks", "https://169.254.169.254/latest",
+    "https://0.0.0.0/hooks",
+])
+def test_plain_http_and_local_urls_are_refused_unless_the_server_allows_them(
+        make_app, db, store, url):
+    production = make_app()  # WEBHOOKS_ALLOW_INSECURE not set
+    owner = bearer(production, add_staff(db, store, "+254700999888"))
+    answer = production.test_client().post(HOOKS, headers=owner,
+                                           json={"topic": "orders/create", "url": url})
+    assert answer.status_code == 422
+    assert answer.get_json()["error"] == {
+        "code": "invalid_webhook_url", "details": {},
+        "message": "A webhook URL must start with https:// and lead to a public host: plain "
+                   "http and local addresses (localhost, 127.0.0.1, private networks) are for "
+                   "development servers only (WEBHOOKS_ALLOW_INSECURE)."}
+    assert count(db, WebhookSubscription) == 0
+    public = production.test_client().post(HOOKS, headers=owner, json={
+        "topic": "orders/create", "url": "https://shop.example.com/hooks"})
+    assert public.status_code == 201 and count(db, WebhookSubscription) == 1
+
+
+def test_a_local_url_is_not_called_once_the_server_stops_allowing_it(
+        app, api, db, store, owner, merchant, run_jobs):
+    created = subscribe(api, owner, merchant)  # allowed when it was made
+    app.config["WEBHOOKS_ALLOW_INSECURE"] = "0"
+    place_order(db, store)
+    run_jobs()
+    assert merchant.received == []
+    [logged] = deliveries(api, owner, created["id"])
+    assert (logged["status"], logged["attempts"], logged["response_status"]) == \
+        ("failed", 0, None)
+    assert logged["error"].startswith("A webhook URL must start with https://")
 
 
 def test_only_owners_and_managers_see_or_change_webhooks(app, api, db, store, owner, merchant):
@@ -177,12 +219,14 @@ def test_an_order_is_posted_signed_and_logged(api, db, store, owner, merchant, r
 
     [request] = merchant.received
     assert request["path"] == "/hooks/orders" and request["status"] == 200
-    # The merchant's own check, over the raw bytes as they came.
-    signature = hmac.new(created["secret"].encode(), request["raw"], hashlib.sha256).hexdigest()
+    # The merchant's own check, over the timestamp and the raw bytes as they came.
+    timestamp = request["headers"]["X-Duka-Timestamp"]
+    assert before <= int(timestamp) <= int(time.time())
+    signature = hmac.new(created["secret"].encode(), f"{timestamp}.".encode() + request["raw"],
+                         hashlib.sha256).hexdigest()
     assert request["verified"] and request["headers"]["X-Duka-Signature"] == f"sha256={signature}"
     assert request["headers"]["X-Duka-Topic"] == "orders/create"
     assert request["headers"]["Content-Type"] == "application/json"
-    assert before <= int(request["headers"]["X-Duka-Timestamp"]) <= int(time.time())
 
     event = db.scalar(select(OutboxEvent).where(OutboxEvent.name == "order.placed"))
     [row] = db.scalars(select(WebhookDelivery)).all()
@@ -198,6 +242,42 @@ def test_an_order_is_posted_signed_and_logged(api, db, store, owner, merchant, r
                       "response_status": 200, "error": None,
                       "created_at": logged["created_at"], "delivered_at": logged["delivered_at"]}
     assert logged["delivered_at"] is not None
+
+
+def test_the_signature_covers_the_timestamp_so_a_captured_delivery_cannot_be_replayed(
+        api, db, store, owner, merchant, run_jobs):
+    created = subscribe(api, owner, merchant)
+    place_order(db, store)
+    run_jobs()
+    [request] = merchant.received
+    headers, raw, secret = request["headers"], request["raw"], created["secret"]
+    timestamp, signature = headers["X-Duka-Timestamp"], headers["X-Duka-Signature"]
+    # Not the body alone: the time is in what was signed.
+    assert signature != "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+    assert webhooks.sign(secret, timestamp, raw) == signature
+    sent = int(timestamp)
+    assert webhooks.verify(secret, timestamp, raw, signature, now=sent + 300) is True
+    assert webhooks.verify(secret, timestamp, raw, signature, now=sent + 301) is False
+    assert webhooks.verify(secret, str(sent + 60), raw, signature, now=sent + 60) is False
+    assert webhooks.verify(secret, timestamp, raw + b" ", signature, now=sent) is False
+    assert webhooks.verify(secret, "soon", raw, signature, now=sent) is False
+
+    # Someone who captured it sends it again ten minutes later: as it was ...
+    merchant.clock = lambda: sent + 600
+    replay = {name: headers[name] for name in ("Content-Type", "X-Duka-Delivery",
+                                               "X-Duka-Topic", "X-Duka-Timestamp",
+                                               "X-Duka-Signature")}
+    delivery_id = replay["X-Duka-Delivery"]
+    merchant._seen.discard(delivery_id)  # even a receiver that forgot the delivery id
+    assert httpx.post(merchant.at("/hooks/orders"), content=raw,
+                      headers=replay).status_code == 401
+    # ... or with the time made fresh: the signature no longer matches.
+    fresh = {**replay, "X-Duka-Timestamp": str(sent + 600)}
+    assert httpx.post(merchant.at("/hooks/orders"), content=raw,
+                      headers=fresh).status_code == 401
+    assert [(r["verified"], r["fresh"], r["status"]) for r in merchant.received] == [
+        (True, True, 200), (True, False, 401), (False, True, 401)]
+    assert len(merchant.events) == 1
 
 
 def test_a_failing_receiver_gets_the_same_delivery_again_until_it_takes_it(

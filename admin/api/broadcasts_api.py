@@ -1,0 +1,183 @@
+"""Broadcasts: one message from the merchant to a segment of customers (by language, last order,
+spend) who agreed to marketing and did not STOP, sent at the merchant's pace, once per person.
+
+Choosing the people, pacing and sending live in the channels (``channels.broadcasts``), handed
+in by ``create_app`` (see ``templates_api.CHANNELS``: admin may not import channels).
+
+TODO(core): channels.broadcasts has no list of a store's broadcasts, no delivery counts and no
+``do_cancel_broadcast``; the list and counts read its tables here until it does, and there is
+no cancel endpoint yet.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, Field
+from sqlalchemy import func, select
+
+from admin.api.errors import ApiError
+from admin.api.pages import NO_NUL, Amount, Body, Page, PageQuery, Query, paginate
+from admin.api.routing import endpoint
+from admin.api.templates_api import channels
+
+# Read with the message's own delivery reports (channels' outbound statuses).
+DELIVERED = ("delivered", "read")
+FAILED = ("failed", "undelivered")
+
+
+def _plausible(day: date) -> date:
+    # A last-order date far outside any shop's life would only overflow the timezone maths.
+    if not date(2000, 1, 1) <= day <= date(2100, 1, 1):
+        raise ValueError("must be between 2000 and 2100")
+    return day
+
+
+Since = Annotated[date, AfterValidator(_plausible)]
+Locale = Annotated[str, Field(min_length=1, max_length=10, pattern=NO_NUL)]
+
+
+class Segment(Body):
+    """Who gets it, among the customers who agreed to marketing; no field: all of them."""
+
+    locale: Locale | None = Field(None, description="One of the store's languages (customers "
+                                                    "who never chose one read the default).")
+    ordered_since: Since | None = Field(None, description="Ordered (and paid) on this day or "
+                                                          "later, in the store's timezone.")
+    min_spent: Amount | None = Field(None, description="Spent at least this much in all, in "
+                                                       "minor units (paid orders).")
+
+
+class NewBroadcast(Body):
+    body: str = Field(description="The message: 1 to 480 characters (three SMS parts).")
+    segment: Segment = Field(default_factory=Segment)
+    per_minute: int = Field(60, description="Messages a minute, 1 to 6000.")
+
+
+class SegmentQuery(Query):
+    locale: Locale | None = None
+    ordered_since: Since | None = None
+    min_spent: Amount | None = None
+
+
+class SegmentOut(BaseModel):
+    locale: str | None = None
+    ordered_since: date | None = None
+    min_spent: int | None = None
+
+
+class BroadcastOut(BaseModel):
+    id: int
+    body: str
+    segment: SegmentOut
+    per_minute: int
+    status: str = Field(description="sending, or done once nobody is left to send to.")
+    recipients: int = Field(description="Consenting customers in the segment when it was "
+                                        "created.")
+    pending: int = Field(description="Not sent to yet.")
+    sent: int = Field(description="Messages handed to the SMS or WhatsApp provider.")
+    delivered: int = Field(description="Confirmed delivered by the provider.")
+    failed: int = Field(description="Refused or undeliverable.")
+    opted_out: int = Field(description="Skipped: sent STOP or withdrew consent before their "
+                                       "turn.")
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class BroadcastPage(Page[BroadcastOut]):
+    pass
+
+
+class BroadcastQuery(PageQuery):
+    status: str | None = Field(None, max_length=12, pattern=NO_NUL,
+                               description="sending or done.")
+
+
+class Preview(BaseModel):
+    recipients: int = Field(description="How many customers the segment reaches now.")
+    segment: SegmentOut
+
+
+def _counts(call, broadcast_ids: list[int]) -> dict[int, dict]:
+    """Per broadcast: pending, delivered, failed and opted_out, in one query."""
+    models = channels().models
+    person, message = models.BroadcastRecipient, models.OutboundMessage
+    counts = {id_: dict(pending=0, delivered=0, failed=0, opted_out=0) for id_ in broadcast_ids}
+    if not broadcast_ids:
+        return counts
+    rows = call.db.execute(
+        select(person.broadcast_id, person.status, message.status, func.count())
+        .outerjoin(message, message.id == person.outbound_message_id)
+        .where(person.store_id == call.store_id, person.broadcast_id.in_(broadcast_ids))
+        .group_by(person.broadcast_id, person.status, message.status))
+    for broadcast_id, status, message_status, number in rows:
+        tally = counts[broadcast_id]
+        if status == "pending":
+            tally["pending"] += number
+        elif status == "skipped":
+            tally["opted_out"] += number
+        if message_status in DELIVERED:
+            tally["delivered"] += number
+        elif message_status in FAILED:
+            tally["failed"] += number
+    return counts
+
+
+def _out(broadcast, counts: dict) -> dict:
+    return BroadcastOut(
+        id=broadcast.id, body=broadcast.body, segment=SegmentOut(**(broadcast.segment or {})),
+        per_minute=broadcast.per_minute, status=broadcast.status,
+        recipients=broadcast.recipients, sent=broadcast.sent, created_at=broadcast.created_at,
+        finished_at=broadcast.finished_at, **counts).model_dump(mode="json")
+
+
+def broadcast_out(call, broadcast) -> dict:
+    return _out(broadcast, _counts(call, [broadcast.id])[broadcast.id])
+
+
+def _broadcast(call, broadcast_id: int):
+    broadcast = channels().broadcasts.get_broadcast(call.db, call.store, broadcast_id)
+    if broadcast is None:
+        raise ApiError(404, "not_found", "No such broadcast in this store.")
+    return broadcast
+
+
+@endpoint("GET", "/broadcasts", "messages:read", summary="List broadcasts", tag="broadcasts",
+          query=BroadcastQuery, response=BroadcastPage)
+def list_broadcasts(call):
+    model = channels().models.Broadcast
+    statement = select(model).where(model.store_id == call.store_id)
+    if call.query.status is not None:
+        statement = statement.where(model.status == call.query.status)
+    page = paginate(call.db, statement, model.id, call.query, lambda row: row)
+    counts = _counts(call, [row.id for row in page["items"]])
+    return {**page, "items": [_out(row, counts[row.id]) for row in page["items"]]}
+
+
+@endpoint("POST", "/broadcasts", "messages:write",
+          summary="Send a message to a segment of consenting customers", tag="broadcasts",
+          body=NewBroadcast, response=BroadcastOut, status=201)
+def create_broadcast(call):
+    body = call.body
+    segment = body.segment.model_dump(mode="json", exclude_none=True)
+    broadcast = channels().broadcasts.do_create_broadcast(call.db, call.store, body.body,
+                                                          segment, body.per_minute)
+    call.db.refresh(broadcast)  # without Redis it has been sent already, by another session
+    return broadcast_out(call, broadcast)
+
+
+@endpoint("GET", "/broadcasts/preview", "messages:read",
+          summary="How many customers a segment reaches, before sending", tag="broadcasts",
+          query=SegmentQuery, response=Preview)
+def preview_broadcast(call):
+    core = channels().broadcasts
+    segment = core.check_segment(call.query.model_dump(mode="json", exclude_none=True),
+                                 call.store)
+    people = core.segment_customers(call.db, call.store, segment)
+    return Preview(recipients=len(people), segment=SegmentOut(**segment)).model_dump(mode="json")
+
+
+@endpoint("GET", "/broadcasts/<int:broadcast_id>", "messages:read",
+          summary="One broadcast and how far it got", tag="broadcasts", response=BroadcastOut)
+def get_broadcast(call, broadcast_id: int):
+    return broadcast_out(call, _broadcast(call, broadcast_id))
