@@ -27,7 +27,7 @@ from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from channels.context import ChannelServices, services
-from channels.models import Broadcast, BroadcastRecipient
+from channels.models import Broadcast, BroadcastRecipient, OutboundMessage
 from channels.outbound import queue_message
 from channels.reach import reach
 from commerce.db import utcnow
@@ -382,3 +382,39 @@ def resume_broadcasts() -> int:
 def get_broadcast(db: Session, store: Store, broadcast_id: int) -> Broadcast | None:
     return db.scalar(select(Broadcast).where(Broadcast.id == broadcast_id,
                                              Broadcast.store_id == store.id))
+
+
+def list_broadcasts(db: Session, store: Store, status: str | None = None):
+    """The store's broadcasts, a statement to page through (the API pages by id)."""
+    statement = select(Broadcast).where(Broadcast.store_id == store.id)
+    return statement if status is None else statement.where(Broadcast.status == status)
+
+
+DELIVERED, FAILED = ("delivered", "read"), ("failed", "undelivered")  # outbound statuses
+
+
+def delivery_counts(db: Session, store: Store, broadcast_ids: list[int]) -> dict[int, dict]:
+    """Per broadcast: people still pending, messages delivered or failed (from the providers'
+    delivery reports), and people skipped for having sent STOP; one query."""
+    counts = {id_: dict(pending=0, delivered=0, failed=0, opted_out=0) for id_ in broadcast_ids}
+    if not broadcast_ids:
+        return counts
+    rows = db.execute(
+        select(BroadcastRecipient.broadcast_id, BroadcastRecipient.status,
+               OutboundMessage.status, func.count())
+        .outerjoin(OutboundMessage, OutboundMessage.id == BroadcastRecipient.outbound_message_id)
+        .where(BroadcastRecipient.store_id == store.id,
+               BroadcastRecipient.broadcast_id.in_(broadcast_ids))
+        .group_by(BroadcastRecipient.broadcast_id, BroadcastRecipient.status,
+                  OutboundMessage.status))
+    for broadcast_id, status, message_status, number in rows:
+        tally = counts[broadcast_id]
+        if status == "pending":
+            tally["pending"] += number
+        elif status == "skipped":
+            tally["opted_out"] += number
+        if message_status in DELIVERED:
+            tally["delivered"] += number
+        elif message_status in FAILED:
+            tally["failed"] += number
+    return counts

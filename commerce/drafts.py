@@ -106,6 +106,21 @@ def do_send_draft(session: Session, store: Store, order_id: int, actor: str = "s
     return order
 
 
+def do_cancel_draft(session: Session, store: Store, order_id: int, actor: str,
+                    reason: str) -> Order:
+    """Cancel the draft, only while it is still a draft: a customer completing it at this
+    moment has placed an order, which must not be cancelled instead. Commits; raises
+    ``NotADraft``, changing nothing."""
+    with committing(session):
+        order = order_flow.lock_order(session, store.id, order_id)
+        if order.status != "draft":
+            raise NotADraft(f"Order #{order.number} is "
+                            f"{order_flow.STATUS_WORDS[order.status]}; it is no longer "
+                            "a draft to change.")
+        order_flow.transition(session, store, order, "cancel", actor[:80], reason)
+    return order
+
+
 def do_complete_draft(session: Session, store: Store, draft_token: str,
                       payment_method: str) -> Order:
     """The customer accepts the draft: its stock is taken and it becomes an order awaiting

@@ -4,9 +4,7 @@ spend) who agreed to marketing and did not STOP, sent at the merchant's pace, on
 Choosing the people, pacing and sending live in the channels (``channels.broadcasts``), handed
 in by ``create_app`` (see ``templates_api.CHANNELS``: admin may not import channels).
 
-TODO(core): channels.broadcasts has no list of a store's broadcasts, no delivery counts and no
-``do_cancel_broadcast``; the list and counts read its tables here until it does, and there is
-no cancel endpoint yet.
+There is no cancel endpoint yet: ``channels.broadcasts`` cannot stop a broadcast once started.
 """
 from __future__ import annotations
 
@@ -14,16 +12,12 @@ from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field
-from sqlalchemy import func, select
 
 from admin.api.errors import ApiError
 from admin.api.pages import NO_NUL, Amount, Body, Page, PageQuery, Query, paginate
 from admin.api.routing import endpoint
 from admin.api.templates_api import channels
 
-# Read with the message's own delivery reports (channels' outbound statuses).
-DELIVERED = ("delivered", "read")
-FAILED = ("failed", "undelivered")
 
 
 def _plausible(day: date) -> date:
@@ -99,28 +93,7 @@ class Preview(BaseModel):
 
 
 def _counts(call, broadcast_ids: list[int]) -> dict[int, dict]:
-    """Per broadcast: pending, delivered, failed and opted_out, in one query."""
-    models = channels().models
-    person, message = models.BroadcastRecipient, models.OutboundMessage
-    counts = {id_: dict(pending=0, delivered=0, failed=0, opted_out=0) for id_ in broadcast_ids}
-    if not broadcast_ids:
-        return counts
-    rows = call.db.execute(
-        select(person.broadcast_id, person.status, message.status, func.count())
-        .outerjoin(message, message.id == person.outbound_message_id)
-        .where(person.store_id == call.store_id, person.broadcast_id.in_(broadcast_ids))
-        .group_by(person.broadcast_id, person.status, message.status))
-    for broadcast_id, status, message_status, number in rows:
-        tally = counts[broadcast_id]
-        if status == "pending":
-            tally["pending"] += number
-        elif status == "skipped":
-            tally["opted_out"] += number
-        if message_status in DELIVERED:
-            tally["delivered"] += number
-        elif message_status in FAILED:
-            tally["failed"] += number
-    return counts
+    return channels().broadcasts.delivery_counts(call.db, call.store, broadcast_ids)
 
 
 def _out(broadcast, counts: dict) -> dict:
@@ -145,11 +118,9 @@ def _broadcast(call, broadcast_id: int):
 @endpoint("GET", "/broadcasts", "messages:read", summary="List broadcasts", tag="broadcasts",
           query=BroadcastQuery, response=BroadcastPage)
 def list_broadcasts(call):
-    model = channels().models.Broadcast
-    statement = select(model).where(model.store_id == call.store_id)
-    if call.query.status is not None:
-        statement = statement.where(model.status == call.query.status)
-    page = paginate(call.db, statement, model.id, call.query, lambda row: row)
+    core = channels()
+    statement = core.broadcasts.list_broadcasts(call.db, call.store, call.query.status)
+    page = paginate(call.db, statement, core.models.Broadcast.id, call.query, lambda row: row)
     counts = _counts(call, [row.id for row in page["items"]])
     return {**page, "items": [_out(row, counts[row.id]) for row in page["items"]]}
 

@@ -20,7 +20,6 @@ from admin.api.orders import MAX_UNITS, check_lines_once
 from admin.api.pages import NO_NUL, Body, Id, Page, PageQuery, paginate
 from admin.api.routing import endpoint
 from commerce import drafts, order_flow
-from commerce.db import committing
 from commerce.errors import NotFound
 from commerce.models import Order
 
@@ -105,16 +104,7 @@ def _draft(call, draft_id: int) -> Order:
 
 
 def _cancel_open_draft(call, draft_id: int, reason: str) -> None:
-    """Cancel the draft only while it is still a draft: a customer completing it at this moment
-    has placed an order, which must not be cancelled instead. Commits."""
-    db, store = call.db, call.store
-    with committing(db):
-        order = order_flow.lock_order(db, store.id, draft_id)
-        if order.status != "draft":
-            raise drafts.NotADraft(f"Order #{order.number} is "
-                                   f"{order_flow.STATUS_WORDS[order.status]}; it is no longer "
-                                   "a draft to change.")
-        order_flow.transition(db, store, order, "cancel", call.principal.name, reason)
+    drafts.do_cancel_draft(call.db, call.store, draft_id, call.principal.name, reason)
 
 
 def _lines(body: DraftLines) -> dict[int, int]:

@@ -225,3 +225,17 @@ def test_two_taps_on_the_pay_link_at_once_place_one_order(app, db, store):
     assert results == [draft.id, draft.id]
     assert on_hand(db, "MANA-BUNC") == 1
     assert events_named(db, "order.placed") == [{"order_id": draft.id, "number": 1001}]
+
+
+def test_a_draft_is_cancelled_only_while_it_is_one(db, store):
+    open_one, completed = draft_for(db, store), draft_for(db, store, CABB=1)
+    drafts.do_complete_draft(db, store, completed.draft_token, "mpesa")
+
+    drafts.do_cancel_draft(db, store, open_one.id, "staff:amina", "discarded")
+    with pytest.raises(drafts.NotADraft) as error:
+        drafts.do_cancel_draft(db, store, completed.id, "staff:amina", "discarded")
+
+    assert fresh(db, open_one.id).status == "cancelled"
+    assert error.value.message == \
+        "Order #1002 is awaiting payment; it is no longer a draft to change."
+    assert fresh(db, completed.id).status == "pending_payment"
