@@ -11,6 +11,7 @@ from types import SimpleNamespace
 from flask import Flask
 from flask_cors import CORS
 from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 import admin.context
 import channels.broadcasts
@@ -107,6 +108,30 @@ def messaging_senders(config, public_url: str) -> dict:
     return {"senders": senders, "sms_provider": sms_provider, "sms_from": sms_from}
 
 
+JOBS = "duka.jobs"  # Session.info key: the job queue of the app the session belongs to
+
+
+# Events recorded in a transaction are relayed by a job once that transaction commits; messages
+# recorded in it are sent by a job per recipient.
+@event.listens_for(Session, "after_commit")
+def _relay_after_commit(session: Session) -> None:
+    jobs = session.info.get(JOBS)
+    if jobs is None or session.in_nested_transaction():  # a savepoint: the real commit comes later
+        return
+    try:
+        if session.info.pop("outbox_dirty", False):
+            jobs.enqueue(relay_events)
+        for message_ids in outbound.take_committed(session):  # one job per recipient
+            jobs.enqueue(outbound.deliver_message, *message_ids, retries=outbound.SEND_RETRIES)
+    except Exception:  # e.g. Redis down: the scheduler's relay and resend pick them up
+        log.exception("could not queue the event relay or a message")
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_messages(session: Session, previous_transaction) -> None:
+    outbound.forget_rolled_back(session)
+
+
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__)
     load_config(app, config)
@@ -159,23 +184,9 @@ def create_app(config: dict | None = None) -> Flask:
         tokens=RedisTokens(redis) if redis is not None else InProcessTokens(),
         timeout=float(app.config.get("PAYMENT_HTTP_TIMEOUT", 10))))
 
-    # Events recorded in a transaction are relayed by a job once that transaction commits;
-    # messages recorded in it are sent by a job each.
-    @event.listens_for(db, "after_commit")
-    def _relay_after_commit(session):
-        if session.in_nested_transaction():  # a savepoint released: the real commit comes later
-            return
-        try:
-            if session.info.pop("outbox_dirty", False):
-                jobs.enqueue(relay_events)
-            for message_ids in outbound.take_committed(session):  # one job per recipient
-                jobs.enqueue(outbound.deliver_message, *message_ids, retries=outbound.SEND_RETRIES)
-        except Exception:  # e.g. Redis down: the scheduler's relay and resend pick them up
-            log.exception("could not queue the event relay or a message")
-
-    @event.listens_for(db, "after_soft_rollback")
-    def _forget_messages(session, previous_transaction):
-        outbound.forget_rolled_back(session)
+    # Each session carries its app's job queue, for the after-commit hooks below (module
+    # level, so an app a test throws away is not kept alive by a listener).
+    db.configure(info={JOBS: jobs})
 
     events.subscribe(events.PAYMENT_REQUESTED, payment_jobs.on_payment_requested)
     events.subscribe(events.ORDER_PLACED, notifications.on_event)  # receipt + merchant's SMS
