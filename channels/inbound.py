@@ -308,10 +308,13 @@ def _reply(db: Session, incoming: Incoming, store: Store | None, customer: Custo
     if incoming.provider == "twilio" and incoming.channel == WHATSAPP:
         ours = f"whatsapp:{incoming.to}"
     recipient = incoming.sender or incoming.user_id
+    provider = incoming.provider
+    if incoming.channel == SMS and provider not in services().senders:
+        provider = "log"  # the demo, with no SMS account: the reply is written to the log
     for content in contents:
         if content.get("type") == "text" and store is None:
             content = {**content, "body": translate(locale, content["body"])}
-        queue_message(db, channel=incoming.channel, provider=incoming.provider,
+        queue_message(db, channel=incoming.channel, provider=provider,
                       recipient=recipient, content={**content, "from": ours}, purpose="reply",
                       store_id=store.id if store is not None else None,
                       customer_id=customer.id if customer is not None else None)

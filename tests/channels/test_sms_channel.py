@@ -197,3 +197,19 @@ def test_a_store_keyword_on_a_number_dedicated_to_it(db, store, texting):
 
     do_add_channel_address(db, store, "sms", "+254711000222")
     assert texting("habari", to="+254711000222")[0].startswith("Karibu Mama Mboga Fresh!")
+
+
+def test_without_an_sms_account_the_demo_writes_replies_to_the_log(make_app, caplog):
+    app = make_app(AT_USERNAME="", AT_API_KEY="", AT_CALLBACK_TOKEN="", REDIS_URL="")  # as the demo
+    with app.extensions["duka.db"]() as db:
+        from commerce.demo import seed_demo_store
+        seed_demo_store(db)
+    answer = app.test_client().post("/channels/sms/africastalking", data={
+        "from": PHONE, "to": SHORT_CODE, "text": "MBOGA", "id": "ATXid_demo",
+        "date": "2026-11-27 10:00:00"})
+    assert answer.status_code == 200
+    with app.extensions["duka.db"]() as db:
+        sent = db.scalars(select(OutboundMessage)).all()
+    assert [(m.provider, m.status) for m in sent] == [("log", "sent")]
+    assert any("SMS NOT SENT" in r.getMessage() and "Karibu" in r.getMessage()
+               for r in caplog.records)
