@@ -17,7 +17,7 @@ from tests.conftest import TEST_DATABASE_URL
 
 # Per operation: enough to find a crash. Fewer on PostgreSQL, which the same operations reach
 # with the same (derandomized) first examples, to keep CI within its time.
-EXAMPLES = 3 if TEST_DATABASE_URL else 6
+EXAMPLES = 2 if TEST_DATABASE_URL else 6
 
 
 schema = schemathesis.openapi.from_dict(document())
