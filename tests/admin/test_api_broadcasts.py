@@ -4,16 +4,13 @@ across stores."""
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from channels import broadcasts
 from channels.models import Broadcast, OutboundMessage
-from commerce import order_payments
-from commerce.customers import get_or_create_customer
 from commerce.db import utcnow
-from commerce.models import Order
 from tests.admin.conftest import add_staff, bearer
-from tests.helpers import place_order
+from tests.channels.test_broadcasts import FakeClock, HeldJobs, customer, paid_order
 
 BROADCASTS = "/api/v1/broadcasts"
 PREVIEW = f"{BROADCASTS}/preview"
@@ -39,19 +36,6 @@ def app(make_app):
     return make_app(AT_CALLBACK_TOKEN=AT_TOKEN)
 
 
-class FakeClock:
-    """The sender's pauses pass at once (their pacing is tested in tests/channels)."""
-
-    def __init__(self):
-        self.t = utcnow()
-
-    def now(self):
-        return self.t
-
-    def sleep(self, seconds):
-        self.t += timedelta(seconds=seconds)
-
-
 @pytest.fixture(autouse=True)
 def clock(monkeypatch):
     fake = FakeClock()
@@ -59,44 +43,11 @@ def clock(monkeypatch):
     return fake
 
 
-class HeldJobs:
-    """Keeps the broadcast's sending job until the test runs it, as a busy worker would."""
-
-    def __init__(self, app):
-        self.app, self.held = app, []
-
-    def enqueue(self, func, *args, retries=0):
-        self.held.append((func, args))
-
-    def run_all(self):
-        while self.held:
-            func, args = self.held.pop(0)
-            with self.app.app_context():
-                func(*args)
-
-
 @pytest.fixture
 def held(app, monkeypatch):
     jobs = HeldJobs(app)
     monkeypatch.setattr(app.extensions["duka.channels"], "jobs", jobs)
     return jobs
-
-
-def customer(db, store, phone, locale=None, consent=True, stopped=False):
-    person = get_or_create_customer(db, store, phone)
-    person.locale, person.marketing_consent = locale, consent
-    person.opted_out_at = utcnow() if stopped else None
-    db.commit()
-    return person
-
-
-def paid_order(db, store, phone, when=None):
-    order = place_order(db, store, phone=phone)
-    order_payments.do_record_payment(db, store, order.id, "mpesa", order.total, f"QK{order.id}")
-    if when is not None:
-        db.execute(update(Order).where(Order.id == order.id).values(created_at=when))
-        db.commit()
-    return order
 
 
 @pytest.fixture
