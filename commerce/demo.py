@@ -94,24 +94,29 @@ def seed_demo_store(session: Session) -> tuple[Store, bool]:
     shop = Location(store_id=store.id, name="Kawangware shop", kind="shop", position=0)
     session.add(shop)
     session.flush()
-    for position, (category_name, products) in enumerate(CATALOG.items()):
-        category = Category(store_id=store.id, name=category_name, position=position)
-        session.add(category)
-        session.flush()
-        for product_name, sizes in products:
-            product = Product(store_id=store.id, category_id=category.id, name=product_name,
-                              option_names=["Size"] if len(sizes) > 1 else [])
-            session.add(product)
-            session.flush()
-            for size, price, stock in sizes:
-                sku = "-".join(w[:4].upper() for w in (product_name + " " + size).split())
-                variant = Variant(store_id=store.id, product_id=product.id, sku=sku, name=size,
-                                  option_values={"Size": size} if len(sizes) > 1 else {},
-                                  price=price)
-                session.add(variant)
-                session.flush()
-                session.add(Stock(store_id=store.id, variant_id=variant.id,
-                                  location_id=shop.id, quantity=stock))
+    # Level by level, one flush each: the rows of a level go in together (a batched INSERT),
+    # where a flush per row took ~75 round trips.
+    categories = [Category(store_id=store.id, name=name, position=position)
+                  for position, name in enumerate(CATALOG)]
+    session.add_all(categories)
+    session.flush()
+    products = [(Product(store_id=store.id, category_id=category.id, name=product_name,
+                         option_names=["Size"] if len(sizes) > 1 else []), sizes)
+                for category in categories for product_name, sizes in CATALOG[category.name]]
+    session.add_all(product for product, _ in products)
+    session.flush()
+    variants = []
+    for product, sizes in products:
+        for size, price, stock in sizes:
+            sku = "-".join(w[:4].upper() for w in (product.name + " " + size).split())
+            variants.append((Variant(store_id=store.id, product_id=product.id, sku=sku,
+                                     name=size, price=price,
+                                     option_values={"Size": size} if len(sizes) > 1 else {}),
+                             stock))
+    session.add_all(variant for variant, _ in variants)
+    session.flush()
+    session.add_all(Stock(store_id=store.id, variant_id=variant.id, location_id=shop.id,
+                          quantity=stock) for variant, stock in variants)
     nairobi = ShippingZone(store_id=store.id, name="Nairobi West",
                            areas=["kawangware", "kilimani", "lavington", "kileleshwa",
                                   "westlands", "dagoretti"])
