@@ -38,7 +38,7 @@ from channels.inbound import requeue_stale_messages
 from channels.twilio.views import bp as twilio_bp
 from channels.ussd import bp as ussd_bp
 from channels.whatsapp.views import bp as whatsapp_bp
-from commerce import events
+from commerce import events, storefront
 from commerce.db import make_engine, make_session_factory
 from commerce.jobs import InlineJobs, RqJobs
 from payments import jobs as payment_jobs
@@ -186,7 +186,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     # Each session carries its app's job queue, for the after-commit hooks below (module
     # level, so an app a test throws away is not kept alive by a listener).
-    db.configure(info={JOBS: jobs})
+    # And the storefronts the app keeps (commerce.storefront), told of changes after commit.
+    versions = storefront.RedisVersions(redis) if redis is not None \
+        else storefront.InProcessVersions()
+    db.configure(info={JOBS: jobs, storefront.KEY: storefront.Storefronts(versions)})
 
     events.subscribe(events.PAYMENT_REQUESTED, payment_jobs.on_payment_requested)
     events.subscribe(events.ORDER_PLACED, notifications.on_event)  # receipt + merchant's SMS

@@ -217,6 +217,7 @@ def stop_server(server: Server) -> None:
 @dataclass
 class Tally:
     latencies_ms: list[float] = field(default_factory=list)
+    by_hop: dict[int, list[float]] = field(default_factory=dict)  # journey position -> ms
     errors: int = 0  # non-200, not a CON/END screen, or no answer
     journeys: int = 0  # completed, ending on END
     failed_journeys: int = 0
@@ -230,6 +231,8 @@ class Tally:
 
     def merge(self, other: Tally) -> None:
         self.latencies_ms += other.latencies_ms
+        for hop, latencies in other.by_hop.items():
+            self.by_hop.setdefault(hop, []).extend(latencies)
         self.errors += other.errors
         self.journeys += other.journeys
         self.failed_journeys += other.failed_journeys
@@ -281,6 +284,7 @@ def shopper(client: httpx.Client, phone: str, until: float, stop: threading.Even
                 screen = _post(client, {"sessionId": session_id, "serviceCode": SERVICE_CODE,
                                         "phoneNumber": phone, "networkCode": NETWORK_CODE,
                                         "text": "*".join(inputs)}, tally)
+                tally.by_hop.setdefault(hop, []).append(tally.latencies_ms[-1])
                 last = hop == len(JOURNEY)
                 if screen.startswith("!"):
                     tally.fail(f"hop {hop} {inputs}: {screen}")
@@ -372,6 +376,10 @@ def figures(mode: str, shoppers: int, tally: Tally, elapsed: float, cpu: dict) -
         "client_cpu_ms_per_hop": round(1000 * cpu["client_cpu_s"] / per_hop, 2),
         "machine_busy_pct": cpu["machine_busy_pct"],
         "background_busy_pct": cpu.get("background_busy_pct"),
+        # p99 per position in the journey (0 = the dial): which hops are slow
+        "p99_ms_by_hop": [round(statistics.quantiles(tally.by_hop[hop], n=100,
+                                                     method="inclusive")[98], 1)
+                          for hop in sorted(tally.by_hop) if len(tally.by_hop[hop]) >= 2],
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from contextlib import contextmanager, nullcontext
 from typing import ContextManager, Protocol
 
@@ -13,10 +14,16 @@ class SessionStore(Protocol):
     def set(self, key: str, value: dict, ttl: int) -> None: ...
     def delete(self, key: str) -> None: ...
     def batch(self) -> ContextManager: ...
-    def lock(self, key: str) -> ContextManager: ...
+    def lock(self, key: str, queue=None) -> ContextManager: ...
 
 
 LOCK_SECONDS = 15  # longer than AT waits for a hop; a crashed holder frees it by then
+LOCK_POLL = 0.05  # seconds between tries while another request holds a session
+# Let go of a lock only if it is still ours (it may have expired and been taken meanwhile).
+_RELEASE = """if redis.call('get', KEYS[1]) == ARGV[1] then
+    return redis.call('del', KEYS[1])
+end
+return 0"""
 
 
 class SessionBusy(Exception):
@@ -59,8 +66,9 @@ class InProcessSessions:
         return nullcontext()  # nothing to gain: every call is already in process
 
     @contextmanager
-    def lock(self, key: str):
-        """One request at a time per session: a gateway's retry waits for the first answer."""
+    def lock(self, key: str, queue=None):
+        """One request at a time per session: a gateway's retry waits for the first answer.
+        (``queue`` is for Redis; here there is no round trip to share.)"""
         with self._lock:
             held = self._locks.setdefault(key, threading.Lock())
         if not held.acquire(timeout=LOCK_SECONDS):
@@ -112,16 +120,47 @@ class RedisSessions:
             self._batch.pipe = None
 
     @contextmanager
-    def lock(self, key: str):
-        """One request at a time per session, across processes (a Redis lock with a timeout)."""
-        held = self.redis.lock(self.prefix + "lock:" + key, timeout=LOCK_SECONDS,
-                               blocking_timeout=LOCK_SECONDS)
-        if not held.acquire():
-            raise SessionBusy(key)
+    def lock(self, key: str, queue=None):
+        """One request at a time per session, across processes (a Redis key with a timeout).
+
+        Two round trips in all, for a hop: taking the lock goes with the commands ``queue(pipe)``
+        adds (their results are what the block gets), and the ``set`` and ``delete`` calls made
+        in the block go with letting it go, and only if the block succeeds. While another request
+        holds the lock (a gateway's retry of a slow hop), this waits for it, then sends ``queue``'s
+        commands again.
+        """
+        name, token = self.prefix + "lock:" + key, uuid.uuid4().hex
+        results = self._take(name, token, queue)
+        self._batch.pipe = pipe = self.redis.pipeline(transaction=False)
         try:
-            yield
-        finally:
             try:
-                held.release()
-            except Exception:  # expired meanwhile: someone else may hold it now; leave it
-                pass
+                yield results
+            except BaseException:
+                pipe.reset()  # the block failed: none of its writes
+                self.redis.eval(_RELEASE, 1, name, token)
+                raise
+            # EVAL, not a registered script: redis-py checks a pipeline's scripts are loaded
+            # (SCRIPT EXISTS) in a round trip of its own before every execute.
+            pipe.eval(_RELEASE, 1, name, token)
+            pipe.execute()
+        finally:
+            self._batch.pipe = None
+
+    def _take(self, name: str, token: str, queue) -> list:
+        pipe = self.redis.pipeline()  # MULTI/EXEC
+        pipe.set(name, token, nx=True, px=LOCK_SECONDS * 1000)
+        if queue is not None:
+            queue(pipe)
+        took, *results = pipe.execute()
+        if took:
+            return results
+        deadline = time.monotonic() + LOCK_SECONDS
+        while not self.redis.set(name, token, nx=True, px=LOCK_SECONDS * 1000):
+            if time.monotonic() > deadline:
+                raise SessionBusy(name)
+            time.sleep(LOCK_POLL)
+        if queue is None:
+            return []
+        pipe = self.redis.pipeline()
+        queue(pipe)
+        return pipe.execute()

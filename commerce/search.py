@@ -4,19 +4,18 @@ from __future__ import annotations
 from rapidfuzz import fuzz, process, utils
 from sqlalchemy.orm import Session
 
-from commerce.catalog import list_products
-from commerce.models import Product
+from commerce.storefront import ProductView, storefront
 
 MIN_SCORE = 70
 
 
 def search_products(session: Session, store_id: int, query: str, limit: int = 8
-                    ) -> list[Product]:
+                    ) -> list[ProductView]:
     """Products on sale whose name matches ``query`` ("tomatos", "suk"), best first."""
     query = " ".join(query.split())[:60]
     if len(query) < 2:
         return []
-    products = list_products(session, store_id)
+    products = storefront(session, store_id).products
     by_name = {product.id: product.name for product in products}
     matches = process.extract(query, by_name, scorer=fuzz.WRatio, processor=utils.default_process,
                               limit=limit, score_cutoff=MIN_SCORE)

@@ -83,10 +83,14 @@ def quote(session: Session, store: Store, zone_id: int, weight_grams: int,
           order_value: int) -> int:
     """The cheapest delivery charge (minor units) the zone's rates give for this order."""
     zone = get_zone(session, store.id, zone_id)
+    return cheapest_rate(zone.name, [rate for rate in zone.rates if rate.active], weight_grams,
+                         order_value)
+
+
+def cheapest_rate(zone_name: str, rates, weight_grams: int, order_value: int) -> int:
+    """The cheapest charge ``rates`` (a zone's active ones, rows or storefront views) give."""
     prices = []
-    for rate in zone.rates:
-        if not rate.active:
-            continue
+    for rate in rates:
         if rate.kind == "flat":
             prices.append(rate.amount)
         elif rate.kind == "by_weight":
@@ -97,7 +101,7 @@ def quote(session: Session, store: Store, zone_id: int, weight_grams: int,
             free = rate.free_over is not None and order_value >= rate.free_over
             prices.append(0 if free else rate.amount)
     if not prices:
-        raise NoShippingRate(f"We cannot deliver this order to {zone.name}.")
+        raise NoShippingRate(f"We cannot deliver this order to {zone_name}.")
     return min(prices)
 
 

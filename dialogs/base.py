@@ -16,6 +16,7 @@ from transitions import Machine
 from commerce import carts
 from commerce.carts import CartView
 from commerce.models import Customer, Store
+from commerce.storefront import Storefront, storefront
 from dialogs.i18n import translate
 
 # Navigation every channel offers; a channel maps its own keys (USSD: 0 and 00) onto these.
@@ -91,6 +92,12 @@ class Turn:
         changes it commits, so the next call reads it again)."""
         return for_transaction(self.db, ("cart", self.store.id, self.customer.id),
                                lambda: carts.view_cart(self.db, self.store, self.customer.id))
+
+    def storefront(self) -> Storefront:
+        """What the store shows: categories, products on sale, delivery options (kept in
+        process until the merchant changes them; see ``commerce.storefront``)."""
+        return for_transaction(self.db, ("storefront", self.store.id),
+                               lambda: storefront(self.db, self.store.id))
 
     def cart_changed(self, view: CartView) -> None:
         """``view`` is the cart as a service has just committed it."""

@@ -1,7 +1,7 @@
 """Browsing: products (of a category) → size → quantity → into the cart."""
 from __future__ import annotations
 
-from commerce import carts, catalog, inventory
+from commerce import carts, inventory
 from commerce.errors import DomainError
 from dialogs.base import (Choice, Conversation, Dialog, Goto, Reply, Turn, for_transaction,
                           remember_for_transaction)
@@ -39,9 +39,8 @@ class BrowseDialog(Dialog):
 
     def _products(self, turn: Turn, conv: Conversation):
         if conv.context.get("category_id"):
-            return catalog.products_in_category(turn.db, turn.store.id,
-                                                conv.context["category_id"])
-        return catalog.list_products(turn.db, turn.store.id)
+            return turn.storefront().products_in_category(conv.context["category_id"])
+        return list(turn.storefront().products)
 
     # -- products ---------------------------------------------------------------------------------
     def show_products(self, turn: Turn, conv: Conversation, note: str) -> Reply:
@@ -72,7 +71,7 @@ class BrowseDialog(Dialog):
 
     def _choose_product(self, turn: Turn, conv: Conversation, product_id: int):
         try:
-            product = catalog.get_product(turn.db, turn.store.id, product_id)
+            product = turn.storefront().product(product_id)
         except DomainError as error:
             return self.reprompt(turn, conv, turn.t(error.message))
         variants = product.on_sale_variants
@@ -80,8 +79,7 @@ class BrowseDialog(Dialog):
         if not any(stock.values()):
             return self.reprompt(turn, conv, turn.t("Sorry, {name} is sold out.",
                                                     name=product.name))
-        for v in variants:  # the next screen (this hop) needs them again: read once
-            remember_for_transaction(turn.db, ("variant", turn.store.id, v.id), v)
+        for v in variants:  # the next screen (this hop) needs it again: read once
             remember_for_transaction(turn.db, ("stock", turn.store.id, v.id), stock[v.id])
         conv.context["product_id"] = product.id
         if len(variants) > 1:
@@ -98,7 +96,7 @@ class BrowseDialog(Dialog):
 
     def show_sizes(self, turn: Turn, conv: Conversation, note: str) -> Reply:
         try:
-            product = catalog.get_product(turn.db, turn.store.id, conv.context["product_id"])
+            product = turn.storefront().product(conv.context["product_id"])
         except DomainError as error:
             return self._gone(turn, conv, error)
         variants = product.on_sale_variants
@@ -116,7 +114,7 @@ class BrowseDialog(Dialog):
         if not (turn.choice or "").startswith("v:"):
             return self.reprompt(turn, conv, pick_from_list(turn))
         try:
-            variant = catalog.get_variant(turn.db, turn.store.id, int(turn.choice[2:]))
+            variant = turn.storefront().variant(int(turn.choice[2:]))
         except DomainError as error:
             return self.reprompt(turn, conv, turn.t(error.message))
         if variant.product_id != conv.context.get("product_id"):
@@ -130,8 +128,7 @@ class BrowseDialog(Dialog):
 
     # -- quantity ---------------------------------------------------------------------------------
     def _variant(self, turn: Turn, variant_id: int):
-        return for_transaction(turn.db, ("variant", turn.store.id, variant_id),
-                               lambda: catalog.get_variant(turn.db, turn.store.id, variant_id))
+        return turn.storefront().variant(variant_id)
 
     def _max_quantity(self, turn: Turn, variant_id: int) -> int:
         available = for_transaction(

@@ -4,20 +4,17 @@ from __future__ import annotations
 from commerce import carts, checkout, customers, shipping
 from commerce.errors import DomainError
 from commerce.promotions import DiscountRefused
-from dialogs.base import Choice, Conversation, Dialog, Goto, Reply, Turn, for_transaction
+from dialogs.base import Choice, Conversation, Dialog, Goto, Reply, Turn
 from dialogs.pay import chosen_method, pay_choices, place_and_pay
 from dialogs.text import pick_from_list, price, with_note
 
 
 def _zones(turn: Turn):
-    # Entering checkout and its first screen are one hop: read the options once for both.
-    return for_transaction(turn.db, ("zones", turn.store.id),
-                           lambda: shipping.list_zones(turn.db, turn.store.id))
+    return turn.storefront().zones
 
 
 def _pickup_points(turn: Turn):
-    return for_transaction(turn.db, ("pickup_points", turn.store.id),
-                           lambda: shipping.list_pickup_points(turn.db, turn.store.id))
+    return turn.storefront().pickup_points
 
 
 class CheckoutDialog(Dialog):
@@ -54,8 +51,8 @@ class CheckoutDialog(Dialog):
         view = carts.view_lines(turn.store, cart)
         for zone in _zones(turn):
             try:
-                cost = shipping.quote(turn.db, turn.store, zone.id, view.weight_grams,
-                                      view.subtotal.amount)
+                cost = shipping.cheapest_rate(zone.name, zone.rates, view.weight_grams,
+                                              view.subtotal.amount)
             except DomainError:
                 continue  # this zone cannot take this order
             label = t("Delivery {zone} {price}", zone=zone.name,

@@ -1,7 +1,6 @@
 """Home: the store's categories first (one hop to shopping), then search, cart, orders, more."""
 from __future__ import annotations
 
-from commerce import catalog
 from dialogs.base import Choice, Conversation, Dialog, Goto, Reply, Turn
 from dialogs.text import pick_from_list, with_note
 
@@ -14,7 +13,7 @@ class HomeDialog(Dialog):
     def show_menu(self, turn: Turn, conv: Conversation, note: str) -> Reply:
         t = turn.t
         categories = [Choice(f"c:{node['id']}", node["name"])
-                      for node in catalog.category_tree(turn.db, turn.store.id)]
+                      for node in turn.storefront().category_tree()]
         if not categories:
             categories = [Choice("all", t("Shop"))]
         count = turn.cart().item_count

@@ -10,11 +10,11 @@ from sqlalchemy import select
 from commerce import checkout, drafts
 from commerce.errors import DomainError
 from commerce.models import Order, Payment
-from dialogs.base import Choice, Conversation, Dialog, Goto, Reply, Turn, for_transaction
+from dialogs.base import Choice, Conversation, Dialog, Goto, Reply, Turn
 from dialogs.text import N_, pick_from_list, price, with_note
 from payments import service as payments
 from payments.context import simulation_allowed
-from payments.gateways import offered_methods
+from payments.gateways import methods_offered_by
 
 PAY_LABELS = {
     "mpesa": N_("Pay with M-Pesa"), "momo": N_("Pay with MTN MoMo"),
@@ -29,9 +29,7 @@ PROMPTED = ("mpesa", "momo")  # these ask for a PIN on the phone
 
 
 def offered(turn: Turn) -> tuple[str, ...]:
-    # The summary and the answer to it may share a transaction: ask the gateways once.
-    return for_transaction(turn.db, ("offered", turn.store.id),
-                           lambda: offered_methods(turn.db, turn.store, simulation_allowed()))
+    return methods_offered_by(turn.storefront().gateways, simulation_allowed())
 
 
 def pay_choices(turn: Turn, pickup: bool, online_only: bool = False) -> list[Choice]:

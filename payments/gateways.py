@@ -54,10 +54,15 @@ def offered_methods(session: Session, store: Store, allow_simulated: bool) -> tu
     """The ways this store takes payment, in the order to offer them: its enabled providers
     (mobile money first, as shoppers expect), then cash on delivery, which every store takes.
     A simulated gateway counts only on a demo server."""
-    rows = session.scalars(select(PaymentGateway).where(
-        PaymentGateway.store_id == store.id, PaymentGateway.enabled.is_(True))).all()
-    usable = {row.provider for row in rows
-              if row.provider in PROVIDERS and (allow_simulated or not row.simulated)}
+    return methods_offered_by(session.scalars(select(PaymentGateway).where(
+        PaymentGateway.store_id == store.id, PaymentGateway.enabled.is_(True))).all(),
+        allow_simulated)
+
+
+def methods_offered_by(enabled, allow_simulated: bool) -> tuple[str, ...]:
+    """``offered_methods`` given the store's enabled gateways (rows, or a storefront's)."""
+    usable = {gateway.provider for gateway in enabled
+              if gateway.provider in PROVIDERS and (allow_simulated or not gateway.simulated)}
     return (*[name for name in PROVIDERS if name in usable], "cod")
 
 

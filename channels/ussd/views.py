@@ -8,6 +8,7 @@ characters.
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 
 from flask import Blueprint, Response, jsonify, request
 
@@ -45,11 +46,16 @@ def africastalking_hop() -> Response:
     form = request.form
     if any(field not in form for field in REQUIRED_FIELDS):
         return _screen(UNREADABLE, 400)
+    ctx, key = services(), _session_key(form["sessionId"])
+    rate_key = "ussd:" + session_ends.international(form["phoneNumber"])
     try:
         # A gateway retries a slow hop: the retry waits for the first answer, then finds its
         # text already applied and gets the same screen, instead of applying it twice.
-        with services().sessions.lock(_session_key(form["sessionId"])):
-            return _screen(_hop(form["sessionId"], form["serviceCode"], form["phoneNumber"],
+        with _held_and_read(ctx, key, rate_key) as (allowed, saved):
+            # Before anything else, so a phone over its limit changes nothing.
+            if not allowed:
+                return _screen(TOO_MANY)
+            return _screen(_hop(key, saved, form["serviceCode"], form["phoneNumber"],
                                 form["text"]))
     except Exception:  # the shopper gets a polite screen, never a stack trace
         log.exception("USSD hop failed (session %s)", form.get("sessionId"))
@@ -60,13 +66,8 @@ def _session_key(session_id: str) -> str:
     return f"ussd:{session_id}"
 
 
-def _hop(session_id: str, service_code: str, raw_phone: str, text: str) -> str:
+def _hop(key: str, saved: dict | None, service_code: str, raw_phone: str, text: str) -> str:
     ctx = services()
-    key = _session_key(session_id)
-    # Before anything else, so a phone over its limit costs one counter and changes nothing.
-    allowed, saved = _count_and_read(ctx, "ussd:" + session_ends.international(raw_phone), key)
-    if not allowed:
-        return TOO_MANY
     with ctx.db() as db:
         if saved is not None and (saved.get("caller") != raw_phone
                                   or saved.get("code") != service_code):
@@ -130,18 +131,24 @@ def _hop(session_id: str, service_code: str, raw_phone: str, text: str) -> str:
         return render(reply, saved["page"], labels(turn.locale))
 
 
-def _count_and_read(ctx, rate_key: str, key: str) -> tuple[bool, dict | None]:
-    """Count the hop against the phone's limit and read the session: one Redis round trip
-    when both live in the same Redis."""
+@contextmanager
+def _held_and_read(ctx, key: str, rate_key: str):
+    """Hold the session's lock, count the hop against the phone's limit and read the session;
+    yields (allowed, session). With Redis for all three, that is one round trip, and the
+    session's writes go with letting the lock go."""
     limiter, sessions = ctx.ratelimit, ctx.sessions
     if (isinstance(limiter, RedisRateLimiter) and isinstance(sessions, RedisSessions)
             and limiter.redis is sessions.redis):
-        pipe = sessions.redis.pipeline()  # MULTI/EXEC: the counter never lives without expiry
-        limiter.queue_hit(pipe, rate_key)
-        sessions.queue_get(pipe, key)
-        count, _, raw = pipe.execute()
-        return count <= ctx.ussd_hops_per_minute, sessions.decode(raw)
-    return limiter.hit(rate_key, ctx.ussd_hops_per_minute), sessions.get(key)
+
+        def queue(pipe) -> None:
+            limiter.queue_hit(pipe, rate_key)
+            sessions.queue_get(pipe, key)
+
+        with sessions.lock(key, queue) as (count, _, raw):
+            yield count <= ctx.ussd_hops_per_minute, sessions.decode(raw)
+        return
+    with sessions.lock(key):
+        yield limiter.hit(rate_key, ctx.ussd_hops_per_minute), sessions.get(key)
 
 
 def labels(locale: str) -> Labels:

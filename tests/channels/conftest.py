@@ -1,6 +1,7 @@
 """Fixtures for the messaging channels: local fakes of the Graph (WhatsApp Cloud) and Twilio
 APIs, and apps configured to use them with the real heyoo and twilio clients."""
 import pytest
+from sqlalchemy import event
 
 from tests.fakes import graph, twilio
 
@@ -45,3 +46,17 @@ def messaging_settings(fake_graph, fake_twilio) -> dict:
         WHATSAPP_APP_SECRET=WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN=WHATSAPP_VERIFY_TOKEN,
         TWILIO_ACCOUNT_SID=fake_twilio.account_sid, TWILIO_AUTH_TOKEN=fake_twilio.auth_token,
         TWILIO_API_URL=fake_twilio.url, PUBLIC_BASE_URL=PUBLIC_URL, MESSAGE_HTTP_TIMEOUT="1")
+
+
+@pytest.fixture
+def statements(app):
+    """The SQL statements the app sends, as they go (clear it to count from a point on)."""
+    seen = []
+
+    def count(_conn, _cursor, statement, *_):
+        seen.append(statement)
+
+    engine = app.extensions["duka.engine"]
+    event.listen(engine, "before_cursor_execute", count)
+    yield seen
+    event.remove(engine, "before_cursor_execute", count)
