@@ -8,12 +8,13 @@ DROPPED and rebuilt by the migrations (``upgrade_database``), so every run start
 state, the demo store is seeded and EVERY demo stock row gets a huge quantity, so shoppers never
 run out. ``REDIS_URL`` (default ``redis://127.0.0.1:6379/9``) is FLUSHED.
 
-The script starts two gunicorns on free ports of 127.0.0.1 with the same settings
-(``-w W -k gthread --threads T``): Duka (``wsgi:app``, with DATABASE_URL/REDIS_URL and no
-Africa's Talking credentials, so SMS would only be logged) and ``bench/bare_app.py``, a Flask
-endpoint returning a constant ``CON`` menu. Virtual shoppers (one thread and one keep-alive
-``httpx.Client`` each, own phone number, new session id per journey) dial and walk ``JOURNEY``
-exactly as Africa's Talking does; a journey counts as failed unless its last screen is ``END``.
+The script starts two gunicorns on free ports of 127.0.0.1 with the same settings (the project's
+``gunicorn.conf.py``, then ``-w W -k gthread --threads T``): Duka (``wsgi:app``, with
+DATABASE_URL/REDIS_URL and no Africa's Talking credentials, so SMS would only be logged) and
+``bench/bare_app.py``, a Flask endpoint returning a constant ``CON`` menu. Virtual shoppers (one
+thread and one keep-alive ``httpx.Client`` each, own phone number, new session id per journey) dial
+and walk ``JOURNEY`` exactly as Africa's Talking does; a journey counts as failed unless its last
+screen is ``END``.
 
 Modes (both by default), each after a short unmeasured warm-up:
 
@@ -175,8 +176,11 @@ class Server:
 def start_server(name: str, app_spec: str, chdir: Path, args, env: dict, logdir: Path) -> Server:
     port = free_port()
     log_path = logdir / f"{name}.log"
-    cmd = [sys.executable, "-m", "gunicorn", "--chdir", str(chdir),
-           "-w", str(args.workers), "-k", "gthread", "--threads", str(args.threads),
+    # Both servers read the project's gunicorn.conf.py (its GIL switch interval included);
+    # the flags below override the rest of it alike for both.
+    cmd = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
+           "--chdir", str(chdir), "-w", str(args.workers), "-k", "gthread",
+           "--threads", str(args.threads),
            "-b", f"127.0.0.1:{port}", "--keep-alive", "5", "--timeout", "30",
            "--graceful-timeout", "5", "--log-level", "warning", app_spec]
     with open(log_path, "wb") as out:

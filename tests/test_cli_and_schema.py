@@ -1,5 +1,6 @@
 """The commands a newcomer and an operator run, and the schema the migrations build."""
 import os
+import runpy
 import subprocess
 import sys
 import time
@@ -8,8 +9,10 @@ from pathlib import Path
 import httpx
 from alembic import command
 from sqlalchemy import create_engine, func, inspect, select
+from sqlalchemy.orm import Session
 
-from commerce.db import alembic_config
+from commerce.db import alembic_config, upgrade_database
+from commerce.demo import seed_demo_store
 from commerce.models import Category, Product, Stock, Variant
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,3 +89,43 @@ def test_flask_demo_migrates_seeds_and_serves(tmp_path):
         output = server.communicate(timeout=10)[0]
     assert "Duka is serving the demo shop at" in output
     assert "flask --app wsgi ussd" in output
+
+
+def test_gunicorn_serves_the_app_with_the_projects_settings(tmp_path):
+    """The production command from the README: ``gunicorn -c gunicorn.conf.py wsgi:app``."""
+    url = f"sqlite:///{tmp_path / 'web.sqlite3'}"
+    upgrade_database(url)
+    engine = create_engine(url)
+    with Session(engine) as session:
+        seed_demo_store(session)
+    engine.dispose()
+    port = 6000 + os.getpid() % 1000
+    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": "", "AT_USERNAME": "",
+           "AT_API_KEY": "", "WEB_CONCURRENCY": "1", "DUKA_BIND": f"127.0.0.1:{port}"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        screen = httpx.post(f"{base}/channels/ussd/africastalking", data={
+            "sessionId": "web", "serviceCode": "*384*123#", "phoneNumber": "+254712345678",
+            "networkCode": "63902", "text": "1"}).text
+        assert screen.startswith("CON Choose a product:\n1. Cabbage KSh 60\n")
+    finally:
+        server.terminate()
+        server.communicate(timeout=10)
+
+
+def test_gunicorn_workers_switch_threads_often(monkeypatch):
+    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert settings["worker_class"] == "gthread" and settings["threads"] == 8
+    monkeypatch.setattr(sys, "setswitchinterval", lambda seconds: switched.append(seconds))
+    switched = []
+    settings["post_fork"](None, None)
+    assert switched == [0.0005]
