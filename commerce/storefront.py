@@ -236,16 +236,21 @@ class RedisVersions:
 
 
 class Storefronts:
-    """The storefronts one app keeps, by store."""
+    """The storefronts one app keeps, by store: at most ``max_stores`` of them (the oldest built
+    is let go first), so a process serving thousands of stores stays within its memory."""
+
+    MAX_STORES = 500
 
     def __init__(self, versions, max_age: float = MAX_AGE, recheck: float = RECHECK,
-                 clock=time.monotonic):
+                 clock=time.monotonic, max_stores: int = MAX_STORES):
         self.versions = versions
+        self.max_stores = max_stores
         self.max_age = max_age
         self.recheck = recheck
         self.clock = clock
         self._kept: dict[int, Storefront] = {}
         self._checked: dict[int, float] = {}  # when each kept storefront's version was checked
+        self._writing = threading.Lock()  # writers swap in a new dict; readers need no lock
 
     def get(self, session: Session, store_id: int) -> Storefront:
         now = self.clock()
@@ -261,14 +266,29 @@ class Storefronts:
         # may be older than the change (SQLite reads from the snapshot its first read took).
         with Session(bind=session.get_bind()) as fresh:
             front = build(fresh, store_id, version, self.clock())
-        self._kept[store_id] = front
+        self._keep(front)
         return front
 
+    def _keep(self, front: Storefront) -> None:
+        with self._writing:
+            kept = dict(self._kept)
+            kept.pop(front.store_id, None)  # re-inserted last: dicts keep insertion order
+            while len(kept) >= self.max_stores:
+                oldest = next(iter(kept))
+                del kept[oldest]
+                self._checked.pop(oldest, None)
+            kept[front.store_id] = front
+            self._kept = kept
+
     def changed(self, store_ids) -> None:
-        if EVERY_STORE in store_ids:
-            self._kept = {}
-        for store_id in store_ids:
-            self._kept.pop(store_id, None)  # this process sees its own change at once
+        with self._writing:  # this process sees its own change at once
+            every = EVERY_STORE in store_ids
+            self._kept = {} if every else {k: v for k, v in self._kept.items()
+                                           if k not in store_ids}
+            # A storefront being built meanwhile, from before the change, is kept unchecked:
+            # with no check time it is checked (and found old) on its next use.
+            self._checked = {} if every else {k: v for k, v in self._checked.items()
+                                              if k not in store_ids}
         try:
             self.versions.changed(store_ids)
         except Exception:  # committed already; other processes catch up within MAX_AGE

@@ -166,3 +166,17 @@ def test_a_payment_gateway_switched_on_is_offered_at_the_next_summary(hop, db, s
                           callback_token="test-token", settings={"shortcode": "174379"}))
     db.commit()
     assert "1. Pay with M-Pesa" in hop(summary + "*0*1")  # back to pickup or delivery, pick up
+
+
+def test_a_process_keeps_a_bounded_number_of_storefronts(app, db, store):
+    from commerce.stores import do_create_store
+
+    others = [do_create_store(db, f"duka-{n}", f"Duka {n}", "KES", "KE", "en", ["en"],
+                              "Africa/Nairobi") for n in range(3)]
+    kept = storefront.Storefronts(storefront.InProcessVersions(), max_stores=2)
+    with app.extensions["duka.db"]() as session:
+        for one in (store, *others):
+            kept.get(session, one.id)
+        assert sorted(kept._kept) == [others[1].id, others[2].id]  # the two built last
+        assert kept.get(session, store.id).products  # let go of, then read again
+        assert sorted(kept._kept) == sorted([others[2].id, store.id])
