@@ -584,11 +584,9 @@ def category_tree(session: Session, store_id: int) -> list[dict]:
     return [node(category) for category in children[None]]
 
 
-def _with_descendants(session: Session, store_id: int, category_id: int,
-                      parents: dict[int, int | None] | None = None) -> set[int]:
+def with_descendants(parents: Mapping[int, int | None], category_id: int) -> set[int]:
+    """The category and every category below it, given each category's parent."""
     children: dict[int | None, list[int]] = defaultdict(list)
-    if parents is None:
-        parents = _parents(session, store_id)
     for child, parent in parents.items():
         children[parent].append(child)
     found, waiting = set(), [category_id]
@@ -606,8 +604,7 @@ def products_in_category(session: Session, store_id: int, category_id: int,
     parents = _parents(session, store_id)  # also tells whether the category is this store's
     if category_id not in parents:
         raise NotFound("No such category in this store.")
-    ids = (_with_descendants(session, store_id, category_id, parents) if include_descendants
-           else {category_id})
+    ids = with_descendants(parents, category_id) if include_descendants else {category_id}
     return list(session.scalars(_ON_SALE_IN_CATEGORIES, {"store_id": store_id, "ids": list(ids)}))
 
 

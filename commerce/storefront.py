@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, selectinload
 
+from commerce.catalog import with_descendants
 from commerce.errors import NotFound
 from commerce.models import (
     Category, PaymentGateway, PickupPoint, Product, ShippingRate, ShippingZone, Variant,
@@ -123,17 +124,10 @@ class Storefront:
 
     def products_in_category(self, category_id: int) -> list[ProductView]:
         """On sale in the category or below it, by name (``catalog.products_in_category``)."""
-        children: dict[int | None, list[int]] = defaultdict(list)
-        for category in self.categories:
-            children[category.parent_id].append(category.id)
-        if category_id not in {category.id for category in self.categories}:
+        parents = {category.id: category.parent_id for category in self.categories}
+        if category_id not in parents:
             raise NotFound("No such category in this store.")
-        found, waiting = set(), [category_id]
-        while waiting:
-            current = waiting.pop()
-            if current not in found:
-                found.add(current)
-                waiting.extend(children[current])
+        found = with_descendants(parents, category_id)
         return sorted((p for p in self.products if p.category_id in found),
                       key=lambda p: (p.name, p.id))
 

@@ -65,6 +65,19 @@ def test_the_worker_command_explains_itself_without_redis(make_app):
     assert "REDIS_URL is not set: jobs run inline, no worker needed." in result.output
 
 
+def dial_when_up(url: str, text: str) -> str:
+    """Wait (up to 10 s) for a server starting at ``url``, then dial the demo store's code."""
+    for _ in range(100):
+        try:
+            if httpx.get(f"{url}/healthz").status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    return httpx.post(f"{url}/channels/ussd/africastalking", data={
+        "sessionId": "started", "serviceCode": "*384*123#", "phoneNumber": "+254712345678",
+        "networkCode": "63902", "text": text}).text
+
+
 def test_flask_demo_migrates_seeds_and_serves(tmp_path):
     port = 5000 + os.getpid() % 1000
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
@@ -73,16 +86,7 @@ def test_flask_demo_migrates_seeds_and_serves(tmp_path):
         [sys.executable, "-m", "flask", "--app", "wsgi", "demo", "--port", str(port)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                if httpx.get(f"{url}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        screen = httpx.post(f"{url}/channels/ussd/africastalking", data={
-            "sessionId": "demo", "serviceCode": "*384*123#", "phoneNumber": "+254712345678",
-            "networkCode": "63902", "text": ""}).text
+        screen = dial_when_up(f"http://127.0.0.1:{port}", "")
         assert screen.startswith("CON Karibu Mama Mboga Fresh!\n1. Vegetables\n")
     finally:
         server.terminate()
@@ -106,16 +110,7 @@ def test_gunicorn_serves_the_app_with_the_projects_settings(tmp_path):
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        screen = httpx.post(f"{base}/channels/ussd/africastalking", data={
-            "sessionId": "web", "serviceCode": "*384*123#", "phoneNumber": "+254712345678",
-            "networkCode": "63902", "text": "1"}).text
+        screen = dial_when_up(f"http://127.0.0.1:{port}", "1")
         assert screen.startswith("CON Choose a product:\n1. Cabbage KSh 60\n")
     finally:
         server.terminate()

@@ -1,30 +1,14 @@
 """The storefront a process keeps (``commerce.storefront``): browse hops read no catalog, and a
 merchant's change shows on the shopper's next hop, in every process."""
 import fakeredis
-import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import sessionmaker
 
 from commerce import catalog, shipping, storefront
 from commerce.models import PaymentGateway, Variant
 
-PHONE = "+254712345678"
 CATALOG_TABLES = ("FROM categories", "FROM products", "FROM variants", "FROM shipping_",
                   "FROM pickup_points")
-
-
-@pytest.fixture
-def hop(app, store):
-    client = app.test_client()
-
-    def hop(text: str, session: str = "front-1", phone: str = PHONE) -> str:
-        response = client.post("/channels/ussd/africastalking", data={
-            "sessionId": session, "serviceCode": "*384*123#", "phoneNumber": phone,
-            "networkCode": "63902", "text": text})
-        assert response.status_code == 200
-        return response.get_data(as_text=True)
-
-    return hop
 
 
 def catalog_reads(statements: list[str]) -> list[str]:

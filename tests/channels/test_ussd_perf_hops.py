@@ -15,20 +15,6 @@ from dialogs import Turn
 PHONE = "+254712345678"
 
 
-@pytest.fixture
-def hop(app, store):
-    client = app.test_client()
-
-    def hop(text: str, session: str = "perf-1", phone: str = PHONE) -> str:
-        response = client.post("/channels/ussd/africastalking", data={
-            "sessionId": session, "serviceCode": "*384*123#", "phoneNumber": phone,
-            "networkCode": "63902", "text": text})
-        assert response.status_code == 200
-        return response.get_data(as_text=True)
-
-    return hop
-
-
 def test_after_the_dial_a_hop_looks_up_neither_the_store_nor_the_customer(hop, statements):
     hop("")
     statements.clear()
