@@ -307,8 +307,9 @@ def _note_changes(session: Session, _context, _instances) -> None:
 
 @event.listens_for(Session, "do_orm_execute")
 def _note_bulk_changes(state) -> None:
-    """``session.execute(update(Variant)...)``: which stores it touched is not known."""
-    if ((state.is_update or state.is_delete) and KEY in state.session.info
+    """``session.execute(update(Variant)...)`` (or insert, delete): which stores it touched is
+    not known."""
+    if ((state.is_update or state.is_delete or state.is_insert) and KEY in state.session.info
             and state.bind_mapper is not None and issubclass(state.bind_mapper.class_, SHOWN)):
         state.session.info.setdefault(_CHANGED, set()).add(EVERY_STORE)
 
