@@ -330,7 +330,10 @@ def check_low_stock(session: Session, store: Store, removed: dict[int, int]) -> 
     if not removed:
         return
     on_hand = on_hand_quantities(session, store.id, removed)
-    for variant in session.scalars(select(Variant).where(Variant.id.in_(list(removed)))):
+    # get(): the variants are usually loaded already (an order's lines): no query for them.
+    for variant in (session.get(Variant, variant_id) for variant_id in removed):
+        if variant is None or variant.store_id != store.id:  # ids from this store's own rows
+            continue
         threshold = (variant.low_stock_threshold if variant.low_stock_threshold is not None
                      else store.low_stock_threshold)
         after = on_hand[variant.id]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from commerce import carts, inventory
-from commerce.errors import DomainError
+from commerce.errors import DomainError, InvalidQuantity, OutOfStock
 from dialogs.base import (Choice, Conversation, Dialog, Goto, Reply, Turn, for_transaction,
                           remember_for_transaction)
 from dialogs.text import pick_from_list, price, with_note
@@ -155,14 +155,18 @@ class BrowseDialog(Dialog):
             self._variant(turn, variant_id)
         except DomainError as error:
             return self._gone(turn, conv, error)
-        most = self._max_quantity(turn, variant_id)
         text = turn.text.strip()
-        if not text.isdecimal() or not 1 <= int(text) <= most:
-            return self.reprompt(turn, conv, turn.t("Please enter a number from 1 to {most}.",
-                                                    most=most))
-        try:
-            turn.cart_changed(carts.do_add_to_cart(turn.db, turn.store, turn.customer.id,
-                                                   variant_id, int(text)))
-        except DomainError as error:
-            return self.reprompt(turn, conv, turn.t(error.message))
-        return Goto("cart")
+        if text.isdecimal() and 1 <= int(text) <= carts.MAX_LINE_QUANTITY:
+            # The service checks the stock (and the cart) itself: what is left to say how many
+            # can be had is read only when it says no.
+            try:
+                turn.cart_changed(carts.do_add_to_cart(turn.db, turn.store, turn.customer.id,
+                                                       variant_id, int(text)))
+                return Goto("cart")
+            except (OutOfStock, InvalidQuantity):
+                pass
+            except DomainError as error:
+                return self.reprompt(turn, conv, turn.t(error.message))
+        most = self._max_quantity(turn, variant_id)
+        return self.reprompt(turn, conv, turn.t("Please enter a number from 1 to {most}.",
+                                                most=most))
