@@ -48,6 +48,7 @@ class CartDialog(Dialog):
                 checkout.do_start_checkout(turn.db, turn.store, turn.customer.id)
             except DomainError as error:
                 return self.reprompt(turn, conv, turn.t(error.message))
+            turn.cart_changed(cart)  # holding stock changed no line: as read, for the next screen
             return Goto("checkout", {"cart_id": cart.cart_id})
         return self.reprompt(turn, conv, pick_from_list(turn))
 

@@ -57,12 +57,11 @@ class CheckoutDialog(Dialog):
     # -- pickup or delivery ---------------------------------------------------------------------
     def show_method(self, turn: Turn, conv: Conversation, note: str) -> Reply:
         t = turn.t
-        cart = _active_cart(turn)
-        if cart is None or not cart.lines:
+        view = turn.cart()
+        if not view.lines:
             return Goto("cart")
         choices = [Choice(f"pickup:{p.id}", t("Pick up at {place}", place=p.name))
                    for p in _pickup_points(turn)]
-        view = carts.view_lines(turn.store, cart)
         for zone in _zones(turn):
             try:
                 cost = shipping.cheapest_rate(zone.name, zone.rates, view.weight_grams,
