@@ -46,9 +46,9 @@ def africastalking_hop() -> Response:
     form = request.form
     if any(field not in form for field in REQUIRED_FIELDS):
         return _screen(UNREADABLE, 400)
-    ctx, key = services(), _session_key(form["sessionId"])
-    rate_key = "ussd:" + session_ends.international(form["phoneNumber"])
     try:
+        ctx, key = services(), _session_key(form["sessionId"])
+        rate_key = "ussd:" + session_ends.international(form["phoneNumber"])
         # A gateway retries a slow hop: the retry waits for the first answer, then finds its
         # text already applied and gets the same screen, instead of applying it twice.
         with _held_and_read(ctx, key, rate_key) as (allowed, saved):
