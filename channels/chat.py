@@ -20,9 +20,6 @@ from dialogs.text import BACK as BACK_WORD, MORE as MORE_WORD, N_
 UNSUPPORTED = N_("Sorry, I can only read text, buttons and locations.")
 MORE_ID = "nav:more"  # a "More" button or list row, where a channel shows one
 MAX_INPUT = 500
-# Screens that ask the shopper to type something (dialog, state): there "Stop 5, Moi Avenue"
-# or "Order of 2 crates" is the answer, not a command.
-FREE_TEXT_SCREENS = {("checkout", "address"), ("checkout", "discount"), ("search", "ask")}
 
 
 class Renderer(Protocol):
@@ -99,8 +96,7 @@ def _command(text: str, turn, incoming: Incoming, saved: dict | None):
 
 def awaits_text(saved: dict | None) -> bool:
     """Whether the conversation's current screen asks the shopper to type something."""
-    state = (saved or {}).get("dialog") or {}
-    return (state.get("dialog"), state.get("state")) in FREE_TEXT_SCREENS
+    return dialogs.awaits_text((saved or {}).get("dialog") or {})
 
 
 def _fresh(reply: Reply, state: dict) -> dict:

@@ -150,6 +150,7 @@ class Dialog:
     initial: ClassVar[str]
     transitions: ClassVar[list[dict]] = []
     parent: ClassVar[str] = "home"  # where BACK leads from the first screen
+    typed_states: ClassVar[frozenset[str]] = frozenset()  # screens that ask for typed text
     _machine: ClassVar[Machine]
 
     def __init_subclass__(cls, **kwargs):

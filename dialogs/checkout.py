@@ -37,6 +37,7 @@ class CheckoutDialog(Dialog):
     name = "checkout"
     parent = "cart"
     states = ["method", "address", "summary", "discount"]
+    typed_states = frozenset({"address", "discount"})
     initial = "method"
     transitions = [
         {"trigger": "deliver", "source": "method", "dest": "address"},

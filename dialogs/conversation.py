@@ -22,6 +22,13 @@ class ConversationRunner:
         """Enter a dialog directly, as a text command does (``SEARCH tomatoes``)."""
         return self._enter(turn, goto)
 
+    def awaits_text(self, saved: dict) -> bool:
+        """Whether the screen of ``saved`` asks the shopper to type something (an address, a
+        code, a search): there a message like "Stop 5, Moi Avenue" is the answer, not a
+        command."""
+        dialog = self.dialogs.get(saved.get("dialog", ""))
+        return dialog is not None and saved.get("state") in dialog.typed_states
+
     def handle(self, turn: Turn, saved: dict) -> tuple[Reply, dict]:
         dialog = self.dialogs.get(saved.get("dialog", ""))
         if turn.choice == HOME or dialog is None or saved.get("state") not in dialog.states:

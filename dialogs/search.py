@@ -9,6 +9,7 @@ from dialogs.text import pick_from_list, with_note
 class SearchDialog(Dialog):
     name = "search"
     states = ["ask", "results"]
+    typed_states = frozenset({"ask"})
     initial = "ask"
     transitions = [
         {"trigger": "found", "source": "ask", "dest": "results"},

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from channels import chat, inbound, keywords
+from channels import inbound, keywords
 from channels.models import InboundMessage, OutboundMessage
 from channels.outbound import queue_message
 from channels.reach import sms_route
@@ -192,9 +192,10 @@ def test_only_the_whole_message_is_an_opt_out():
     assert keywords.opt_command("MENU", ["en"]) is None
 
 
-def test_free_text_screens_name_real_dialog_states():
-    for dialog, state in chat.FREE_TEXT_SCREENS:
-        assert state in dialogs.dialogs[dialog].states
+def test_the_screens_that_ask_for_typed_text_are_the_address_code_and_search():
+    typed = {(name, state) for name, dialog in dialogs.dialogs.items()
+             for state in dialog.states if dialogs.awaits_text({"dialog": name, "state": state})}
+    assert typed == {("checkout", "address"), ("checkout", "discount"), ("search", "ask")}
 
 
 @pytest.mark.parametrize("keyword, message", [
