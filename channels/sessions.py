@@ -5,7 +5,7 @@ import json
 import threading
 import time
 import uuid
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from typing import ContextManager, Protocol
 
 
@@ -108,13 +108,14 @@ class RedisSessions:
     @contextmanager
     def batch(self):
         """The ``set`` and ``delete`` calls made inside (by this thread) go to Redis together,
-        in one round trip at the end, and only if the block succeeds."""
+        in one round trip at the end, and only if the block succeeds. Yields the pipeline, for
+        commands of the caller's own to go in the same round trip."""
         if self._target() is not self.redis:  # already batching: the outer batch sends
-            yield
+            yield self._target()
             return
         self._batch.pipe = self.redis.pipeline(transaction=False)
         try:
-            yield
+            yield self._batch.pipe
             self._batch.pipe.execute()
         finally:
             self._batch.pipe = None
@@ -124,27 +125,22 @@ class RedisSessions:
         """One request at a time per session, across processes (a Redis key with a timeout).
 
         Two round trips in all, for a hop: taking the lock goes with the commands ``queue(pipe)``
-        adds (their results are what the block gets), and the ``set`` and ``delete`` calls made
-        in the block go with letting it go, and only if the block succeeds. While another request
-        holds the lock (a gateway's retry of a slow hop), this waits for it, then sends ``queue``'s
-        commands again.
+        adds (their results are what the block gets), and the block is a ``batch()`` that lets
+        the lock go in its round trip. While another request holds the lock (a gateway's retry
+        of a slow hop), this waits for it, then sends ``queue``'s commands again.
         """
         name, token = self.prefix + "lock:" + key, uuid.uuid4().hex
         results = self._take(name, token, queue)
-        self._batch.pipe = pipe = self.redis.pipeline(transaction=False)
         try:
-            try:
+            with self.batch() as pipe:
                 yield results
-            except BaseException:
-                pipe.reset()  # the block failed: none of its writes
+                # EVAL, not a registered script: redis-py checks a pipeline's scripts are
+                # loaded (SCRIPT EXISTS) in a round trip of its own before every execute.
+                pipe.eval(_RELEASE, 1, name, token)
+        except BaseException:  # the block's writes were not sent; let go on our own
+            with suppress(Exception):  # failing that, the lock expires after LOCK_SECONDS
                 self.redis.eval(_RELEASE, 1, name, token)
-                raise
-            # EVAL, not a registered script: redis-py checks a pipeline's scripts are loaded
-            # (SCRIPT EXISTS) in a round trip of its own before every execute.
-            pipe.eval(_RELEASE, 1, name, token)
-            pipe.execute()
-        finally:
-            self._batch.pipe = None
+            raise
 
     def _take(self, name: str, token: str, queue) -> list:
         pipe = self.redis.pipeline()  # MULTI/EXEC

@@ -2,6 +2,8 @@
 
 Shopper-facing readers (``list_products``, ``get_product``, ``get_variant``,
 ``products_in_category``, ``collection_products``) return only what can be bought: active rows.
+They read the database; the shopper channels' menus read ``commerce.storefront`` instead, the
+same things kept in process (its category walk and tree are ``with_descendants`` and ``tree_of``).
 Merchant changes are ``do_*`` functions: they run the ``check_*`` functions first, then change
 and commit; a failed check raises a ``DomainError`` and changes nothing. Another store's ids are
 simply not found, so a merchant can never reach into someone else's shop.
@@ -572,12 +574,16 @@ def do_delete_category(session: Session, store: Store, category_id: int) -> None
 
 def category_tree(session: Session, store_id: int) -> list[dict]:
     """``[{"id", "name", "position", "children": [...]}, ...]`` in display order."""
-    categories = session.scalars(_CATEGORIES, {"store_id": store_id}).all()
-    children: dict[int | None, list[Category]] = defaultdict(list)
+    return tree_of(session.scalars(_CATEGORIES, {"store_id": store_id}).all())
+
+
+def tree_of(categories: Sequence) -> list[dict]:
+    """``category_tree`` of categories (rows or a storefront's) already in display order."""
+    children: dict[int | None, list] = defaultdict(list)
     for category in categories:
         children[category.parent_id].append(category)
 
-    def node(category: Category) -> dict:
+    def node(category) -> dict:
         return {"id": category.id, "name": category.name, "position": category.position,
                 "children": [node(child) for child in children[category.id]]}
 

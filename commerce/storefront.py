@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, selectinload
 
-from commerce.catalog import with_descendants
+from commerce.catalog import tree_of, with_descendants
 from commerce.errors import NotFound
 from commerce.models import (
     Category, PaymentGateway, PickupPoint, Product, ShippingRate, ShippingZone, Variant,
@@ -112,15 +112,7 @@ class Storefront:
 
     def category_tree(self) -> list[dict]:
         """As ``commerce.catalog.category_tree``."""
-        children: dict[int | None, list[CategoryView]] = defaultdict(list)
-        for category in self.categories:
-            children[category.parent_id].append(category)
-
-        def node(category: CategoryView) -> dict:
-            return {"id": category.id, "name": category.name, "position": category.position,
-                    "children": [node(child) for child in children[category.id]]}
-
-        return [node(category) for category in children[None]]
+        return tree_of(self.categories)
 
     def products_in_category(self, category_id: int) -> list[ProductView]:
         """On sale in the category or below it, by name (``catalog.products_in_category``)."""
@@ -142,12 +134,6 @@ class Storefront:
         if variant is None:
             raise NotFound("That product is not available.")
         return variant
-
-    def zone(self, zone_id: int) -> ZoneView:
-        zone = next((zone for zone in self.zones if zone.id == zone_id), None)
-        if zone is None:
-            raise NotFound("We do not deliver to that area.")
-        return zone
 
     def __post_init__(self):
         products = {product.id: product for product in self.products}

@@ -4,6 +4,7 @@ import runpy
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -65,6 +66,20 @@ def test_the_worker_command_explains_itself_without_redis(make_app):
     assert "REDIS_URL is not set: jobs run inline, no worker needed." in result.output
 
 
+@contextmanager
+def running(python_args: list[str], env: dict):
+    """A server process started from the project's root, stopped after the block; the list it
+    yields gets the server's output once it has stopped."""
+    server = subprocess.Popen([sys.executable, *python_args], cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output: list[str] = []
+    try:
+        yield output
+    finally:
+        server.terminate()
+        output.append(server.communicate(timeout=10)[0])
+
+
 def dial_when_up(url: str, text: str) -> str:
     """Wait (up to 10 s) for a server starting at ``url``, then dial the demo store's code."""
     for _ in range(100):
@@ -82,17 +97,11 @@ def test_flask_demo_migrates_seeds_and_serves(tmp_path):
     port = 5000 + os.getpid() % 1000
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
            "REDIS_URL": "", "AT_USERNAME": "", "AT_API_KEY": ""}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "demo", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
+    with running(["-m", "flask", "--app", "wsgi", "demo", "--port", str(port)], env) as output:
         screen = dial_when_up(f"http://127.0.0.1:{port}", "")
         assert screen.startswith("CON Karibu Mama Mboga Fresh!\n1. Vegetables\n")
-    finally:
-        server.terminate()
-        output = server.communicate(timeout=10)[0]
-    assert "Duka is serving the demo shop at" in output
-    assert "flask --app wsgi ussd" in output
+    assert "Duka is serving the demo shop at" in output[0]
+    assert "flask --app wsgi ussd" in output[0]
 
 
 def test_gunicorn_serves_the_app_with_the_projects_settings(tmp_path):
@@ -106,15 +115,9 @@ def test_gunicorn_serves_the_app_with_the_projects_settings(tmp_path):
     port = 6000 + os.getpid() % 1000
     env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": "", "AT_USERNAME": "",
            "AT_API_KEY": "", "WEB_CONCURRENCY": "1", "DUKA_BIND": f"127.0.0.1:{port}"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
+    with running(["-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"], env):
         screen = dial_when_up(f"http://127.0.0.1:{port}", "1")
         assert screen.startswith("CON Choose a product:\n1. Cabbage KSh 60\n")
-    finally:
-        server.terminate()
-        server.communicate(timeout=10)
 
 
 def test_gunicorn_workers_switch_threads_often(monkeypatch):

@@ -120,14 +120,14 @@ def _hop(key: str, saved: dict | None, service_code: str, raw_phone: str, text: 
         # The language may be new; kept so the next hop needs no customer lookup.
         saved.update(session, locale=customer.locale)
         reply = Reply.from_dict(saved["reply"])
-        with ctx.sessions.batch():  # one round trip for the session and the resume record
-            # Kept on END too, not deleted: a gateway retrying the last hop must get the same
-            # END back, not a new session that replays the whole text (and a second order).
-            ctx.sessions.set(key, saved, ctx.ussd_session_ttl)
-            if reply.ends:
-                resume.forget(ctx.sessions, store.id, phone)
-            elif inputs or resumed:  # the shopper has moved on from the home screen
-                resume.remember(ctx.sessions, store.id, phone, saved)
+        # Kept on END too, not deleted: a gateway retrying the last hop must get the same END
+        # back, not a new session that replays the whole text (and a second order). These
+        # writes go to Redis together as the session's lock is let go (_held_and_read).
+        ctx.sessions.set(key, saved, ctx.ussd_session_ttl)
+        if reply.ends:
+            resume.forget(ctx.sessions, store.id, phone)
+        elif inputs or resumed:  # the shopper has moved on from the home screen
+            resume.remember(ctx.sessions, store.id, phone, saved)
         return render(reply, saved["page"], labels(turn.locale))
 
 

@@ -2,6 +2,7 @@
 the customer remembered within a session, the cart read once per transaction, Redis batched."""
 import fakeredis
 import pytest
+from redis import Redis
 from sqlalchemy import update
 
 from channels.sessions import RedisSessions
@@ -11,6 +12,7 @@ from commerce.models import Customer, Store
 from commerce.stores import ROUTES_TTL, ChannelRoutes, do_add_channel_address, do_create_store, \
     resolve_ussd
 from dialogs import Turn
+from tests.conftest import TEST_REDIS_URL
 
 PHONE = "+254712345678"
 
@@ -107,3 +109,19 @@ def test_entering_checkout_reads_no_delivery_options_once_the_storefront_is_kept
                       "2. Delivery Nairobi West KSh 100\n0. Back")
     # Zones, their rates and pickup points come from the storefront read at the dial.
     assert not [s for s in statements if "FROM pickup_points" in s or "FROM shipping_" in s]
+
+
+@pytest.mark.skipif(not TEST_REDIS_URL, reason="the lock lets go with EVAL: needs a real Redis")
+def test_a_session_lock_sends_its_blocks_writes_as_it_lets_go_and_none_if_it_fails():
+    redis = Redis.from_url(TEST_REDIS_URL)
+    redis.flushdb()
+    sessions, lock = RedisSessions(redis), "duka:session:lock:hop"
+    with sessions.lock("hop"):
+        sessions.set("a", {"n": 1}, 60)
+        assert redis.get("duka:session:a") is None and redis.get(lock) is not None
+    assert sessions.get("a") == {"n": 1} and redis.get(lock) is None
+    with pytest.raises(RuntimeError), sessions.lock("hop"):
+        sessions.delete("a")
+        raise RuntimeError("the hop failed")
+    assert sessions.get("a") == {"n": 1}
+    assert redis.get(lock) is None  # let go: the next hop need not wait for it to expire
