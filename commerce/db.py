@@ -1,12 +1,13 @@
 """Database plumbing: the declarative base, engines and session factories."""
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy import DateTime, MetaData, create_engine, event, exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -83,7 +84,33 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(url, pool_size=10, max_overflow=20)
+    _ping_when_idle(engine)
+    return engine
+
+
+# A connection handed back less than this long ago was working then, so it is used without a
+# ping; one idle for longer is pinged first (pool_pre_ping would ping every time: a round trip
+# more on every USSD hop). If the database restarts meanwhile, the first statement on a recent
+# connection fails, and SQLAlchemy then replaces every connection of the pool: the process
+# shows its error screen once, not on every connection in turn.
+IDLE_PING_SECONDS = 5.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    @event.listens_for(engine, "checkin")
+    def _handed_back(_dbapi_conn, record) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _handed_out(dbapi_conn, record, _proxy) -> None:
+        idle_since = record.info.get("idle_since")  # none yet: connected just now
+        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as error:  # the pool drops this connection and connects again
+            raise exc.DisconnectionError(f"idle connection is gone: {error}") from error
 
 
 def make_session_factory(engine: Engine) -> sessionmaker:

@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from commerce import events
@@ -27,17 +27,22 @@ ADJUSTMENT_REASONS = (
 
 
 # -- reading ------------------------------------------------------------------------------------
+_AVAILABLE = (  # built once: every product list reads it
+    select(Stock.variant_id, func.sum(Stock.quantity - Stock.reserved))
+    .join(Location, Location.id == Stock.location_id)
+    .where(Stock.store_id == bindparam("store_id"),
+           Stock.variant_id.in_(bindparam("variant_ids", expanding=True)),
+           Location.active.is_(True))
+    .group_by(Stock.variant_id)
+)
+
+
 def available_quantities(session: Session, store_id: int, variant_ids) -> dict[int, int]:
     """``{variant_id: units that can still be sold}`` across the store's active locations."""
     ids = list(variant_ids)
     if not ids:
         return {}
-    rows = session.execute(
-        select(Stock.variant_id, func.sum(Stock.quantity - Stock.reserved))
-        .join(Location, Location.id == Stock.location_id)
-        .where(Stock.store_id == store_id, Stock.variant_id.in_(ids), Location.active.is_(True))
-        .group_by(Stock.variant_id)
-    ).all()
+    rows = session.execute(_AVAILABLE, {"store_id": store_id, "variant_ids": ids}).all()
     found = {variant_id: int(total or 0) for variant_id, total in rows}
     return {variant_id: found.get(variant_id, 0) for variant_id in ids}
 
