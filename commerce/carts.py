@@ -69,18 +69,21 @@ def get_cart(session: Session, store_id: int, cart_id: int) -> Cart:
     return cart
 
 
-def _get_or_create_active_cart(session: Session, store_id: int, customer_id: int) -> Cart:
+def _get_or_create_active_cart(session: Session, store_id: int,
+                               customer_id: int) -> tuple[Cart, bool]:
+    """The customer's active cart, and whether it was opened just now (so it holds no stock
+    and has just been touched)."""
     cart = get_active_cart(session, store_id, customer_id)
     if cart is not None:
-        return cart
+        return cart, False
     try:
         with session.begin_nested():
             cart = Cart(store_id=store_id, customer_id=customer_id,
                         lines=[])  # new: nothing to load
             session.add(cart)
     except IntegrityError:  # another channel opened it a moment ago
-        cart = get_active_cart(session, store_id, customer_id)
-    return cart
+        return get_active_cart(session, store_id, customer_id), False
+    return cart, True
 
 
 def do_create_guest_cart(session: Session, store: Store) -> Cart:
@@ -101,11 +104,11 @@ def check_quantity(quantity: object) -> int:
 
 
 def _check_can_hold(session: Session, store: Store, cart: Cart, variant_id: int,
-                    wanted: int) -> None:
+                    wanted: int, new_cart: bool = False) -> None:
     if wanted > MAX_LINE_QUANTITY:
         raise InvalidQuantity(f"You can buy at most {MAX_LINE_QUANTITY} of one item.")
-    held_by_this_cart = inventory.held_for_cart(session, store.id, cart.id).get(variant_id, 0) \
-        if cart.id else 0
+    held_by_this_cart = 0 if new_cart or not cart.id else \
+        inventory.held_for_cart(session, store.id, cart.id).get(variant_id, 0)
     available = inventory.available_quantity(session, store.id, variant_id) + held_by_this_cart
     if wanted > available:
         variant = get_variant(session, store.id, variant_id)
@@ -116,18 +119,20 @@ def _check_can_hold(session: Session, store: Store, cart: Cart, variant_id: int,
 
 
 def _add_line(session: Session, store: Store, cart: Cart, variant_id: int,
-              quantity: int) -> None:
+              quantity: int, new_cart: bool = False) -> None:
+    """``new_cart``: opened in this transaction, so it holds no stock and needs no touch."""
     variant = get_variant(session, store.id, variant_id)
     line = next((ln for ln in cart.lines if ln.variant_id == variant.id), None)
     wanted = quantity + (line.quantity if line else 0)
-    _check_can_hold(session, store, cart, variant.id, wanted)
+    _check_can_hold(session, store, cart, variant.id, wanted, new_cart)
     if line is None:
         cart.lines.append(CartLine(store_id=store.id, variant_id=variant.id, quantity=quantity,
                                    unit_price=variant.price, variant=variant))
     else:
         line.quantity = wanted
         line.unit_price = variant.price
-    _touch(cart)
+    if not new_cart:
+        _touch(cart)
 
 
 def _touch(cart: Cart) -> None:
@@ -140,8 +145,8 @@ def do_add_to_cart(session: Session, store: Store, customer_id: int, variant_id:
     """Add ``quantity`` of a variant to the customer's cart; commits."""
     check_quantity(quantity)
     try:
-        cart = _get_or_create_active_cart(session, store.id, customer_id)
-        _add_line(session, store, cart, variant_id, quantity)
+        cart, new = _get_or_create_active_cart(session, store.id, customer_id)
+        _add_line(session, store, cart, variant_id, quantity, new)
     except Exception:
         session.rollback()
         raise
@@ -196,7 +201,7 @@ def do_merge_guest_cart(session: Session, store: Store, guest_token: str,
     guest = get_guest_cart(session, store.id, guest_token)
     if guest is None:
         return view_cart(session, store, customer_id)
-    cart = _get_or_create_active_cart(session, store.id, customer_id)
+    cart, _ = _get_or_create_active_cart(session, store.id, customer_id)
     inventory.release_reservations(session, store.id, guest.id)
     for line in list(guest.lines):
         existing = next((ln for ln in cart.lines if ln.variant_id == line.variant_id), None)
@@ -270,7 +275,7 @@ def do_add_order_to_cart(session: Session, store: Store, customer_id: int,
     if order.customer_id != customer_id:
         raise NotFound("No such order.")
     short: list[str] = []
-    cart = _get_or_create_active_cart(session, store.id, customer_id)
+    cart, new = _get_or_create_active_cart(session, store.id, customer_id)
     for line in order.lines:
         try:
             variant = get_variant(session, store.id, line.variant_id or 0)
@@ -284,6 +289,6 @@ def do_add_order_to_cart(session: Session, store: Store, customer_id: int,
         if quantity < line.quantity:
             short.append(line.title)
         if quantity > 0:
-            _add_line(session, store, cart, variant.id, quantity)
+            _add_line(session, store, cart, variant.id, quantity, new)
     session.commit()
     return short

@@ -204,8 +204,10 @@ def _place(session: Session, store: Store, cart: Cart, payment_method: str) -> O
     customer_id, cart_id = cart.customer_id, cart.id
     number = next_order_number(session, store.id)
     wants = {line.variant_id: line.quantity for line in cart.lines}
-    if inventory.held_for_cart(session, store.id, cart.id, lock=True) != wants:
+    holds = inventory.holds_of_cart(session, store.id, cart.id, lock=True)
+    if inventory.held_quantities(holds) != wants:  # the holds lapsed: take the stock now
         inventory.reserve_stock(session, store, cart.id, wants)
+        holds = inventory.holds_of_cart(session, store.id, cart.id)  # new, so ours alone
     totals = compute_totals(session, store, cart)
     order = Order(
         store_id=store.id, number=number, customer_id=customer_id,
@@ -230,7 +232,7 @@ def _place(session: Session, store: Store, cart: Cart, payment_method: str) -> O
     except IntegrityError:  # the same cart was placed concurrently; that order stands
         session.rollback()
         return _order_for_cart(session, store.id, cart_id)
-    inventory.consume_reservations(session, store, cart.id, order.id)
+    inventory.consume_reservations(session, store, holds, order.id)
     if cart.discount_code:
         promotions.redeem(session, store, cart.discount_code, order.id, customer_id)
     session.add(OrderStatusChange(store_id=store.id, order_id=order.id, from_status=None,

@@ -113,8 +113,14 @@ def _out_of_stock(session: Session, store_id: int, variant_id: int) -> OutOfStoc
 
 
 def held_for_cart(session: Session, store_id: int, cart_id: int,
-                  now: datetime | None = None, lock: bool = False) -> dict[int, int]:
-    """``{variant_id: quantity}`` held for the cart by reservations that have not expired.
+                  now: datetime | None = None) -> dict[int, int]:
+    """``{variant_id: quantity}`` held for the cart by reservations that have not expired."""
+    return held_quantities(holds_of_cart(session, store_id, cart_id, now))
+
+
+def holds_of_cart(session: Session, store_id: int, cart_id: int, now: datetime | None = None,
+                  lock: bool = False) -> list[Reservation]:
+    """The cart's reservations that have not expired, in primary-key order.
 
     ``lock`` keeps them: the expiry job skips locked reservations, so a hold read while
     placing an order cannot be released before it is consumed.
@@ -123,8 +129,12 @@ def held_for_cart(session: Session, store_id: int, cart_id: int,
              .where(Reservation.store_id == store_id, Reservation.cart_id == cart_id,
                     Reservation.expires_at > (now or utcnow()))
              .order_by(Reservation.id))
+    return list(session.scalars(query.with_for_update() if lock else query))
+
+
+def held_quantities(holds: list[Reservation]) -> dict[int, int]:
     held: dict[int, int] = {}
-    for reservation in session.scalars(query.with_for_update() if lock else query):
+    for reservation in holds:
         held[reservation.variant_id] = held.get(reservation.variant_id, 0) + \
             reservation.quantity
     return held
@@ -150,15 +160,12 @@ def _unreserve(session: Session, reservation: Reservation) -> None:
     session.delete(reservation)
 
 
-def consume_reservations(session: Session, store: Store, cart_id: int, order_id: int,
-                         actor: str = "checkout") -> None:
-    """The cart became an order: its held units leave the shelf; does not commit."""
-    held = session.scalars(
-        select(Reservation).where(Reservation.store_id == store.id,
-                                  Reservation.cart_id == cart_id)
-        .order_by(Reservation.stock_id)
-    ).all()
-    for reservation in held:
+def consume_reservations(session: Session, store: Store, holds: list[Reservation],
+                         order_id: int, actor: str = "checkout") -> None:
+    """The cart became an order: the units of its ``holds`` (``holds_of_cart``, locked) leave
+    the shelf; does not commit."""
+    on_hand_at_least: dict[int, int] = {}  # per variant: what one of its locations has left
+    for reservation in sorted(holds, key=lambda hold: hold.stock_id):
         quantity_after = session.execute(
             update(Stock).where(Stock.id == reservation.stock_id)
             .values(quantity=Stock.quantity - reservation.quantity,
@@ -170,12 +177,10 @@ def consume_reservations(session: Session, store: Store, cart_id: int, order_id:
                                   delta=-reservation.quantity, quantity_after=quantity_after,
                                   reason="sold", actor=actor, order_id=order_id))
         session.delete(reservation)
+        on_hand_at_least[reservation.variant_id] = max(
+            quantity_after, on_hand_at_least.get(reservation.variant_id, 0))
     session.flush()
-    removed: dict[int, int] = {}
-    for reservation in held:
-        removed[reservation.variant_id] = removed.get(reservation.variant_id, 0) + \
-            reservation.quantity
-    check_low_stock(session, store, removed)
+    check_low_stock(session, store, held_quantities(holds), on_hand_at_least)
 
 
 def do_release_expired_reservations(session: Session, now: datetime | None = None) -> int:
@@ -330,18 +335,27 @@ def on_hand_quantities(session: Session, store_id: int, variant_ids) -> dict[int
     return {variant_id: found.get(variant_id, 0) for variant_id in ids}
 
 
-def check_low_stock(session: Session, store: Store, removed: dict[int, int]) -> None:
-    """Record ``inventory.low_stock`` once, when units on hand fall to the threshold or below."""
-    if not removed:
-        return
-    on_hand = on_hand_quantities(session, store.id, removed)
+def check_low_stock(session: Session, store: Store, removed: dict[int, int],
+                    on_hand_at_least: dict[int, int] | None = None) -> None:
+    """Record ``inventory.low_stock`` once, when units on hand fall to the threshold or below.
+
+    ``on_hand_at_least`` (optional): units a variant is known to still have (one location's,
+    say). A variant above its threshold there is above it in all, so it is not counted again.
+    """
+    known = on_hand_at_least or {}
     # get(): the variants are usually loaded already (an order's lines): no query for them.
-    for variant in (session.get(Variant, variant_id) for variant_id in removed):
-        if variant is None or variant.store_id != store.id:  # ids from this store's own rows
-            continue
-        threshold = (variant.low_stock_threshold if variant.low_stock_threshold is not None
-                     else store.low_stock_threshold)
-        after = on_hand[variant.id]
+    variants = [variant for variant in (session.get(Variant, variant_id) for variant_id in removed)
+                if variant is not None and variant.store_id == store.id]  # this store's rows
+    thresholds = {variant.id: (variant.low_stock_threshold
+                               if variant.low_stock_threshold is not None
+                               else store.low_stock_threshold) for variant in variants}
+    maybe_low = [variant for variant in variants
+                 if known.get(variant.id, -1) <= thresholds[variant.id]]
+    if not maybe_low:
+        return
+    on_hand = on_hand_quantities(session, store.id, (variant.id for variant in maybe_low))
+    for variant in maybe_low:
+        threshold, after = thresholds[variant.id], on_hand[variant.id]
         if after <= threshold < after + removed[variant.id]:
             events.record(session, store.id, events.INVENTORY_LOW_STOCK, {
                 "variant_id": variant.id, "sku": variant.sku, "on_hand": after,

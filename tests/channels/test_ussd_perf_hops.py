@@ -111,6 +111,25 @@ def test_entering_checkout_reads_no_delivery_options_once_the_storefront_is_kept
     assert not [s for s in statements if "FROM pickup_points" in s or "FROM shipping_" in s]
 
 
+def test_the_first_item_into_a_new_cart_reads_no_holds_and_writes_the_cart_once(hop,
+                                                                                statements):
+    hop("1*1")  # cabbage: how many?
+    statements.clear()
+    assert hop("1*1*1").startswith("CON 1x Cabbage KSh 60")  # the cart screen
+    assert not [s for s in statements if "FROM reservations" in s]  # a new cart holds nothing
+    assert len([s for s in statements if s.startswith("UPDATE carts")]) == 0
+    assert len([s for s in statements if s.startswith("INSERT INTO carts")]) == 1
+
+
+def test_placing_an_order_reads_its_holds_once_and_counts_no_stock_far_from_the_threshold(
+        hop, statements):
+    hop("1*1*1*1*1")  # one cabbage (40 on hand), picked up at the shop: the ways to pay
+    statements.clear()
+    assert hop("1*1*1*1*1*1").startswith("END ")  # cash at pickup: placed
+    assert len([s for s in statements if s.startswith("SELECT") and "FROM reservations" in s]) == 1
+    assert not [s for s in statements if "sum(stocks.quantity)" in s]  # 39 left: not low
+
+
 @pytest.mark.skipif(not TEST_REDIS_URL, reason="the lock lets go with EVAL: needs a real Redis")
 def test_a_session_lock_sends_its_blocks_writes_as_it_lets_go_and_none_if_it_fails():
     redis = Redis.from_url(TEST_REDIS_URL)

@@ -163,3 +163,25 @@ def test_a_count_waits_for_a_sale_in_progress_and_takes_the_difference_after_it(
     assert (counted["change"].movement.delta, counted["change"].movement.quantity_after) == \
         (-6, 30)
     assert on_hand(db, "CABB") == 30
+
+
+def test_an_order_calls_a_variant_low_only_when_all_its_locations_together_are(db, store):
+    cabbage = variant_by_sku(db, store, "CABB")  # 40 in the shop, store threshold 5
+    room = Location(store_id=store.id, name="Store room", kind="warehouse", position=1)
+    db.add(room)
+    db.commit()
+    inventory.do_set_stock(db, store, cabbage.id, room.id, 10)
+    customer = get_or_create_customer(db, store, "+254712345678")
+
+    def order(quantity: int) -> None:
+        carts.do_add_to_cart(db, store, customer.id, cabbage.id, quantity)
+        checkout.do_start_checkout(db, store, customer.id)
+        checkout.do_place_order(db, store, customer.id)
+
+    order(36)  # the shop is down to 4, but the store room still has 10
+    assert (on_hand(db, "CABB"), low_stock_events(db)) == (14, [])
+
+    order(10)  # the shop's last 4 and 6 from the room: 4 in all
+    assert on_hand(db, "CABB") == 4
+    assert low_stock_events(db) == [
+        {"variant_id": cabbage.id, "sku": "CABB", "on_hand": 4, "threshold": 5}]
