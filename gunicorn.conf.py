@@ -2,6 +2,7 @@
 
 Command-line flags override these (``bench/ussd_load.py`` passes -w, -k and --threads).
 """
+import gc
 import os
 import sys
 
@@ -23,3 +24,12 @@ GIL_SWITCH_INTERVAL = 0.0005
 
 def post_fork(server, worker):
     sys.setswitchinterval(GIL_SWITCH_INTERVAL)
+
+
+def post_worker_init(worker):
+    # What the worker has loaded (the app, SQLAlchemy, Babel: hundreds of thousands of objects)
+    # stays for its life. A full garbage collection walks every object and stops all of the
+    # worker's threads meanwhile: 80-120 ms each, measured with 100 paced shoppers, several
+    # times a minute. Frozen, they are left out of every collection: 5-8 ms.
+    gc.collect()
+    gc.freeze()

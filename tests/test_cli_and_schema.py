@@ -127,3 +127,16 @@ def test_gunicorn_workers_switch_threads_often(monkeypatch):
     switched = []
     settings["post_fork"](None, None)
     assert switched == [0.0005]
+
+
+def test_gunicorn_workers_keep_what_they_loaded_out_of_garbage_collections(tmp_path):
+    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    code = ("import gc, runpy, sys; sys.path.insert(0, '.'); import wsgi; "
+            f"runpy.run_path({str(ROOT / 'gunicorn.conf.py')!r})['post_worker_init'](None); "
+            "print(gc.get_freeze_count())")
+    assert "post_worker_init" in settings
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'duka.sqlite3'}"}
+    frozen = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60, check=True)
+    assert int(frozen.stdout.split()[-1]) > 100_000  # the app and its libraries
+
