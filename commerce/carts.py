@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from commerce import events, inventory
 from commerce.catalog import get_variant
-from commerce.db import utcnow
+from commerce.db import for_transaction, remember_for_transaction, utcnow
 from commerce.errors import InvalidQuantity, NotFound, OutOfStock
 from commerce.models import Cart, CartLine, Store
 from commerce.money import Money
@@ -53,8 +53,30 @@ _ACTIVE_CART = select(Cart).options(joinedload(Cart.lines)).where(
 
 
 def get_active_cart(session: Session, store_id: int, customer_id: int) -> Cart | None:
+    """The customer's active cart, read once per transaction (several screens and services of
+    one hop ask for it; the session would hand back the same object anyway)."""
+    key = _active_key(store_id, customer_id)
+    cart = for_transaction(session, key, lambda: _read_active_cart(session, store_id,
+                                                                   customer_id))
+    if cart is None or (cart in session and cart.status == "active"):
+        return cart
+    cart = _read_active_cart(session, store_id, customer_id)  # ordered or dropped meanwhile
+    remember_for_transaction(session, key, cart)
+    return cart
+
+
+def _active_key(store_id: int, customer_id: int) -> tuple:
+    return ("active_cart", store_id, customer_id)
+
+
+def _read_active_cart(session: Session, store_id: int, customer_id: int) -> Cart | None:
     return session.scalars(_ACTIVE_CART, {"store_id": store_id, "customer_id": customer_id}
                            ).unique().one_or_none()
+
+
+def remember_active_cart(session: Session, cart: Cart) -> None:
+    """``cart``, just committed by a service, is what ``get_active_cart`` gives next."""
+    remember_for_transaction(session, _active_key(cart.store_id, cart.customer_id), cart)
 
 
 def get_guest_cart(session: Session, store_id: int, guest_token: str) -> Cart | None:
@@ -82,8 +104,11 @@ def _get_or_create_active_cart(session: Session, store_id: int,
                         lines=[])  # new: nothing to load
             session.add(cart)
     except IntegrityError:  # another channel opened it a moment ago
-        return get_active_cart(session, store_id, customer_id), False
-    return cart, True
+        cart, new = _read_active_cart(session, store_id, customer_id), False
+    else:
+        new = True
+    remember_for_transaction(session, _active_key(store_id, customer_id), cart)
+    return cart, new
 
 
 def do_create_guest_cart(session: Session, store: Store) -> Cart:

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from commerce import events, inventory, promotions, shipping
-from commerce.carts import get_active_cart, view_lines
+from commerce.carts import get_active_cart, remember_active_cart, view_lines
 from commerce.db import utcnow
 from commerce.errors import DomainError, EmptyCart, NotFound
 from commerce.models import Cart, Order, OrderLine, OrderStatusChange, Store
@@ -94,6 +94,7 @@ def do_choose_delivery(session: Session, store: Store, customer_id: int, zone_id
     cart.address_text, cart.address_landmark = address_text, landmark
     cart.last_activity_at = utcnow()
     session.commit()
+    remember_active_cart(session, cart)  # the summary shows it next
     return cart
 
 
@@ -106,6 +107,7 @@ def do_choose_pickup(session: Session, store: Store, customer_id: int,
     cart.address_text, cart.address_landmark = "", ""
     cart.last_activity_at = utcnow()
     session.commit()
+    remember_active_cart(session, cart)  # the summary shows it next
     return cart
 
 
@@ -117,6 +119,7 @@ def do_apply_discount_code(session: Session, store: Store, customer_id: int,
     discount = promotions.check_discount_code(session, store, code, customer_id, subtotal)
     cart.discount_code = discount.code
     session.commit()
+    remember_active_cart(session, cart)
     return compute_totals(session, store, cart)
 
 
@@ -124,6 +127,7 @@ def do_remove_discount_code(session: Session, store: Store, customer_id: int) ->
     cart = _customer_cart(session, store, customer_id)
     cart.discount_code = None
     session.commit()
+    remember_active_cart(session, cart)
 
 
 def check_prices_unchanged(session: Session, store: Store, cart: Cart) -> None:
@@ -150,6 +154,7 @@ def do_start_checkout(session: Session, store: Store, customer_id: int) -> Total
                             {line.variant_id: line.quantity for line in cart.lines})
     cart.last_activity_at = utcnow()
     session.commit()
+    remember_active_cart(session, cart)
     return compute_totals(session, store, cart)
 
 
@@ -177,6 +182,8 @@ def do_place_order(session: Session, store: Store, customer_id: int,
         select(Cart)
         .where(Cart.id == cart_id, Cart.store_id == store.id, Cart.customer_id == customer_id)
         .with_for_update()  # a double-tapped "confirm" waits here, then sees the order
+        # ... as the row is now: the cart may be in the session already, as read before the wait
+        .execution_options(populate_existing=True)
     )
     if cart is None:
         raise NotFound("That cart does not exist.")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import DateTime, MetaData, create_engine, event, exc
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names so Alembic migrations are the same on SQLite and PostgreSQL.
@@ -61,6 +61,35 @@ def committing(session) -> Iterator[None]:
     except BaseException:
         session.rollback()
         raise
+
+
+_MEMO = "duka.transaction_memo"  # Session.info key: see for_transaction
+
+
+def for_transaction(session: Session, key: tuple, load):
+    """``load()``, called once per database transaction of ``session`` for each ``key``.
+
+    Several screens of one hop read the same rows (the cart, a variant, its stock); within one
+    transaction the answer is the same, and every ``do_*`` service ends the transaction (commit
+    or rollback), after which the rows are read afresh.
+    """
+    memo = session.info.setdefault(_MEMO, {})
+    if key not in memo:
+        memo[key] = load()
+    return memo[key]
+
+
+def remember_for_transaction(session: Session, key: tuple, value) -> None:
+    """``value`` is what ``for_transaction`` gives for ``key`` until the transaction ends (or,
+    called just after a commit, for the next one: a service hands on the row it saved)."""
+    session.info.setdefault(_MEMO, {})[key] = value
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget(session: Session, *_) -> None:
+    session.info.pop(_MEMO, None)  # the transaction that read them is over
 
 
 def normalise_url(url: str) -> str:

@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 from transitions import Machine
 
 from commerce import carts
 from commerce.carts import CartView
+from commerce.db import for_transaction, remember_for_transaction
 from commerce.models import Customer, Store
 from commerce.storefront import Storefront, storefront
 from dialogs.i18n import translate
@@ -22,31 +22,6 @@ from dialogs.i18n import translate
 # Navigation every channel offers; a channel maps its own keys (USSD: 0 and 00) onto these.
 BACK = "nav:back"
 HOME = "nav:home"
-_MEMO = "dialogs.memo"  # Session.info key: see for_transaction
-
-
-def for_transaction(session: Session, key: tuple, load):
-    """``load()``, called once per database transaction of ``session`` for each ``key``.
-
-    Several screens of one hop read the same rows (the cart, a variant, its stock); within one
-    transaction the answer is the same, and every ``do_*`` service ends the transaction (commit
-    or rollback), after which the rows are read afresh.
-    """
-    memo = session.info.setdefault(_MEMO, {})
-    if key not in memo:
-        memo[key] = load()
-    return memo[key]
-
-
-def remember_for_transaction(session: Session, key: tuple, value) -> None:
-    session.info.setdefault(_MEMO, {})[key] = value
-
-
-@event.listens_for(Session, "after_commit")
-@event.listens_for(Session, "after_rollback")
-@event.listens_for(Session, "after_soft_rollback")
-def _forget(session: Session, *_) -> None:
-    session.info.pop(_MEMO, None)  # the transaction that read them is over
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,7 @@ from __future__ import annotations
 from commerce import carts, checkout, customers, shipping
 from commerce.errors import DomainError
 from commerce.promotions import DiscountRefused
-from dialogs.base import (Choice, Conversation, Dialog, Goto, Reply, Turn, for_transaction,
-                          remember_for_transaction)
+from dialogs.base import Choice, Conversation, Dialog, Goto, Reply, Turn
 from dialogs.pay import chosen_method, pay_choices, place_and_pay
 from dialogs.text import pick_from_list, price, with_note
 
@@ -16,19 +15,6 @@ def _zones(turn: Turn):
 
 def _pickup_points(turn: Turn):
     return turn.storefront().pickup_points
-
-
-def _active_cart(turn: Turn):
-    """The cart's row, read at most once per transaction; a choice just committed hands on
-    the row it saved (see ``_chosen``)."""
-    return for_transaction(turn.db, ("active_cart", turn.store.id, turn.customer.id),
-                           lambda: carts.get_active_cart(turn.db, turn.store.id,
-                                                         turn.customer.id))
-
-
-def _chosen(turn: Turn, cart) -> str:
-    remember_for_transaction(turn.db, ("active_cart", turn.store.id, turn.customer.id), cart)
-    return "chosen"
 
 
 class CheckoutDialog(Dialog):
@@ -78,11 +64,10 @@ class CheckoutDialog(Dialog):
         kind, _, ident = (turn.choice or "").partition(":")
         if kind == "pickup" and ident.isdecimal():
             try:
-                cart = checkout.do_choose_pickup(turn.db, turn.store, turn.customer.id,
-                                                 int(ident))
+                checkout.do_choose_pickup(turn.db, turn.store, turn.customer.id, int(ident))
             except DomainError as error:
                 return self.reprompt(turn, conv, turn.t(error.message))
-            return _chosen(turn, cart)
+            return "chosen"
         if kind == "zone" and ident.isdecimal():
             conv.context["zone_id"] = int(ident)
             return "deliver"
@@ -107,17 +92,16 @@ class CheckoutDialog(Dialog):
                                                    turn.text)
             else:
                 return self.reprompt(turn, conv, turn.t("Please type your address."))
-            cart = checkout.do_choose_delivery(turn.db, turn.store, turn.customer.id,
-                                               conv.context["zone_id"], address.text,
-                                               address.landmark)
+            checkout.do_choose_delivery(turn.db, turn.store, turn.customer.id,
+                                        conv.context["zone_id"], address.text, address.landmark)
         except DomainError as error:
             return self.reprompt(turn, conv, turn.t(error.message))
-        return _chosen(turn, cart)
+        return "chosen"
 
     # -- summary and paying ---------------------------------------------------------------------
     def show_summary(self, turn: Turn, conv: Conversation, note: str) -> Reply:
         t = turn.t
-        cart = _active_cart(turn)
+        cart = carts.get_active_cart(turn.db, turn.store.id, turn.customer.id)
         if cart is None or not cart.lines:
             return Goto("cart")
         try:

@@ -121,6 +121,19 @@ def test_the_first_item_into_a_new_cart_reads_no_holds_and_writes_the_cart_once(
     assert len([s for s in statements if s.startswith("INSERT INTO carts")]) == 1
 
 
+def test_checkout_reads_the_cart_once_a_hop(hop, statements):
+    def cart_reads() -> int:
+        return len([s for s in statements if s.startswith("SELECT") and "FROM carts" in s])
+
+    hop("1*1*1")  # one cabbage in the cart, on the cart screen
+    statements.clear()
+    assert hop("1*1*1*1").startswith("CON How do you want your order?")  # holds the stock
+    assert cart_reads() == 1
+    statements.clear()
+    assert hop("1*1*1*1*1").startswith("CON Total KSh 60")  # pickup chosen: the summary
+    assert cart_reads() == 1
+
+
 def test_placing_an_order_reads_its_holds_once_and_counts_no_stock_far_from_the_threshold(
         hop, statements):
     hop("1*1*1*1*1")  # one cabbage (40 on hand), picked up at the shop: the ways to pay

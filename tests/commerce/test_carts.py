@@ -105,3 +105,24 @@ def test_coming_back_to_an_abandoned_cart_makes_it_active_again(db, store, custo
     carts.do_detect_abandoned_carts(db, now=later)
     carts.do_add_to_cart(db, store, customer.id, cabbage.id, 1)
     assert carts.get_active_cart(db, store.id, customer.id).abandoned_at is None
+
+
+def test_the_active_cart_is_read_once_a_transaction_but_never_handed_back_once_ordered(
+        db, store, customer):
+    carts.do_add_to_cart(db, store, customer.id, variant_by_sku(db, store, "CABB").id, 1)
+    cart = carts.get_active_cart(db, store.id, customer.id)
+    assert carts.get_active_cart(db, store.id, customer.id) is cart
+    cart.status = "ordered"  # as placing the order does, before it commits
+    assert carts.get_active_cart(db, store.id, customer.id) is None
+    db.rollback()
+    assert carts.get_active_cart(db, store.id, customer.id).id == cart.id  # read afresh
+
+
+def test_a_cart_ordered_by_another_request_is_not_the_active_one_in_the_next_transaction(
+        app, db, store, customer):
+    carts.do_add_to_cart(db, store, customer.id, variant_by_sku(db, store, "CABB").id, 1)
+    assert carts.get_active_cart(db, store.id, customer.id) is not None
+    db.commit()
+    with app.extensions["duka.db"]() as other:  # e.g. the same shopper on WhatsApp
+        checkout.do_place_order(other, store, customer.id)
+    assert carts.get_active_cart(db, store.id, customer.id) is None
