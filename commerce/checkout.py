@@ -73,6 +73,12 @@ def compute_totals(session: Session, store: Store, cart: Cart) -> Totals:
     return Totals(m(subtotal), m(discount), m(shipping_cost), m(tax), m(total))
 
 
+def _commit(session: Session, cart: Cart) -> None:
+    """Commit a checkout choice; the screen that follows gets the cart as saved, unread."""
+    session.commit()
+    remember_active_cart(session, cart)
+
+
 def _customer_cart(session: Session, store: Store, customer_id: int) -> Cart:
     cart = get_active_cart(session, store.id, customer_id)
     if cart is None or not cart.lines:
@@ -93,8 +99,7 @@ def do_choose_delivery(session: Session, store: Store, customer_id: int, zone_id
     cart.delivery_method, cart.shipping_zone_id, cart.pickup_point_id = "delivery", zone.id, None
     cart.address_text, cart.address_landmark = address_text, landmark
     cart.last_activity_at = utcnow()
-    session.commit()
-    remember_active_cart(session, cart)  # the summary shows it next
+    _commit(session, cart)
     return cart
 
 
@@ -106,8 +111,7 @@ def do_choose_pickup(session: Session, store: Store, customer_id: int,
     cart.delivery_method, cart.pickup_point_id, cart.shipping_zone_id = "pickup", point.id, None
     cart.address_text, cart.address_landmark = "", ""
     cart.last_activity_at = utcnow()
-    session.commit()
-    remember_active_cart(session, cart)  # the summary shows it next
+    _commit(session, cart)
     return cart
 
 
@@ -118,16 +122,14 @@ def do_apply_discount_code(session: Session, store: Store, customer_id: int,
     subtotal = view_lines(store, cart).subtotal.amount
     discount = promotions.check_discount_code(session, store, code, customer_id, subtotal)
     cart.discount_code = discount.code
-    session.commit()
-    remember_active_cart(session, cart)
+    _commit(session, cart)
     return compute_totals(session, store, cart)
 
 
 def do_remove_discount_code(session: Session, store: Store, customer_id: int) -> None:
     cart = _customer_cart(session, store, customer_id)
     cart.discount_code = None
-    session.commit()
-    remember_active_cart(session, cart)
+    _commit(session, cart)
 
 
 def check_prices_unchanged(session: Session, store: Store, cart: Cart) -> None:
@@ -153,8 +155,7 @@ def do_start_checkout(session: Session, store: Store, customer_id: int) -> Total
     inventory.reserve_stock(session, store, cart.id,
                             {line.variant_id: line.quantity for line in cart.lines})
     cart.last_activity_at = utcnow()
-    session.commit()
-    remember_active_cart(session, cart)
+    _commit(session, cart)
     return compute_totals(session, store, cart)
 
 
@@ -214,7 +215,8 @@ def _place(session: Session, store: Store, cart: Cart, payment_method: str) -> O
     holds = inventory.holds_of_cart(session, store.id, cart.id, lock=True)
     if inventory.held_quantities(holds) != wants:  # the holds lapsed: take the stock now
         inventory.reserve_stock(session, store, cart.id, wants)
-        holds = inventory.holds_of_cart(session, store.id, cart.id)  # new, so ours alone
+        # Made by this transaction, so no one else sees them to release: no lock needed.
+        holds = inventory.holds_of_cart(session, store.id, cart.id)
     totals = compute_totals(session, store, cart)
     order = Order(
         store_id=store.id, number=number, customer_id=customer_id,

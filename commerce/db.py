@@ -69,9 +69,9 @@ _MEMO = "duka.transaction_memo"  # Session.info key: see for_transaction
 def for_transaction(session: Session, key: tuple, load):
     """``load()``, called once per database transaction of ``session`` for each ``key``.
 
-    Several screens of one hop read the same rows (the cart, a variant, its stock); within one
-    transaction the answer is the same, and every ``do_*`` service ends the transaction (commit
-    or rollback), after which the rows are read afresh.
+    Several readers in one transaction ask for the same rows (the active cart, a variant's
+    stock); within it the answer is the same, and every ``do_*`` service ends the transaction
+    (commit or rollback), after which the rows are read afresh.
     """
     memo = session.info.setdefault(_MEMO, {})
     if key not in memo:

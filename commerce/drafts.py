@@ -177,6 +177,7 @@ def _take_stock(session: Session, store: Store, order: Order) -> None:
                 break
         if remaining:
             raise _sold_out(session, store.id, session.get(Variant, variant_id))
+    on_hand_at_least: dict[int, int] = {}  # per variant: what one of its locations has left
     for stock_id in sorted(plan):
         variant_id, take = plan[stock_id]
         quantity_after = session.execute(
@@ -192,5 +193,6 @@ def _take_stock(session: Session, store: Store, order: Order) -> None:
         session.add(StockMovement(store_id=store.id, stock_id=stock_id, delta=-take,
                                   quantity_after=quantity_after, reason="sold",
                                   actor="customer", order_id=order.id))
+        on_hand_at_least[variant_id] = max(quantity_after, on_hand_at_least.get(variant_id, 0))
     session.flush()
-    inventory.check_low_stock(session, store, wants)
+    inventory.check_low_stock(session, store, wants, on_hand_at_least)

@@ -267,7 +267,7 @@ def _move(session: Session, store: Store, stock: Stock, variant_id: int, delta: 
     session.flush()
     session.refresh(stock)
     if delta < 0:
-        check_low_stock(session, store, {variant_id: -delta})
+        check_low_stock(session, store, {variant_id: -delta}, {variant_id: quantity_after})
     return movement
 
 

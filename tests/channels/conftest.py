@@ -67,9 +67,10 @@ def hop(app, store):
     """A USSD hop through the real endpoint, as Africa's Talking sends it: the screen back."""
     client = app.test_client()
 
-    def hop(text: str, session: str = "s1", phone: str = "+254712345678") -> str:
+    def hop(text: str, session: str = "s1", phone: str = "+254712345678",
+            code: str = "*384*123#") -> str:
         response = client.post("/channels/ussd/africastalking", data={
-            "sessionId": session, "serviceCode": "*384*123#", "phoneNumber": phone,
+            "sessionId": session, "serviceCode": code, "phoneNumber": phone,
             "networkCode": "63902", "text": text})
         assert response.status_code == 200
         return response.get_data(as_text=True)

@@ -11,20 +11,6 @@ ASK_AGAIN = ("CON Please reply with a number from the list.\nContinue where you 
 
 
 @pytest.fixture
-def hop(app, store):
-    client = app.test_client()
-
-    def hop(text: str, session: str, phone: str = PHONE, code: str = "*384*123#") -> str:
-        response = client.post("/channels/ussd/africastalking", data={
-            "sessionId": session, "serviceCode": code, "phoneNumber": phone,
-            "networkCode": "63902", "text": text})
-        assert response.status_code == 200
-        return response.get_data(as_text=True)
-
-    return hop
-
-
-@pytest.fixture
 def dropped(hop):
     """Session A: home, the product list, its second page; then the line drops (no END)."""
     screens = {"home": hop("", "A"), "list": hop("1", "A"), "page2": hop("1*98", "A")}

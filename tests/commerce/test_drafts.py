@@ -80,6 +80,17 @@ def test_completing_a_draft_takes_the_stock_and_places_the_order_once(db, store)
         "draft", "pending_payment"]
 
 
+def test_completing_a_draft_down_to_the_threshold_records_low_stock_for_that_item_only(
+        db, store):
+    draft = draft_for(db, store, TOMA_1KG=2, CABB=35)  # cabbage 40 -> 5, the store's threshold
+
+    drafts.do_complete_draft(db, store, draft.draft_token, "mpesa")
+
+    assert events_named(db, "inventory.low_stock") == [{
+        "variant_id": variant_by_sku(db, store, "CABB").id, "sku": "CABB", "on_hand": 5,
+        "threshold": 5}]
+
+
 def test_a_price_change_after_drafting_does_not_change_the_order(db, store):
     draft = draft_for(db, store)
     variant_by_sku(db, store, "TOMA-1KG").price = 15000
