@@ -1,6 +1,6 @@
 """Load the USSD endpoint under gunicorn (PostgreSQL + Redis) and compare with a bare Flask app.
 
-    .venv/bin/python bench/ussd_load.py [--workers 2 --threads 8] [--modes paced,flat]
+    .venv/bin/python bench/ussd_load.py [--workers W --threads T] [--modes paced,flat]
 
 ``DATABASE_URL`` must be a THROWAWAY PostgreSQL database (default
 ``postgresql://postgres@127.0.0.1:5432/duka_bench``, created if missing): its ``public`` schema is
@@ -9,12 +9,12 @@ state, the demo store is seeded and EVERY demo stock row gets a huge quantity, s
 run out. ``REDIS_URL`` (default ``redis://127.0.0.1:6379/9``) is FLUSHED.
 
 The script starts two gunicorns on free ports of 127.0.0.1 with the same settings (the project's
-``gunicorn.conf.py``, then ``-w W -k gthread --threads T``): Duka (``wsgi:app``, with
-DATABASE_URL/REDIS_URL and no Africa's Talking credentials, so SMS would only be logged) and
-``bench/bare_app.py``, a Flask endpoint returning a constant ``CON`` menu. Virtual shoppers (one
-thread and one keep-alive ``httpx.Client`` each, own phone number, new session id per journey) dial
-and walk ``JOURNEY`` exactly as Africa's Talking does; a journey counts as failed unless its last
-screen is ``END``.
+``gunicorn.conf.py``: its workers and threads unless ``--workers``/``--threads`` say otherwise):
+Duka (``wsgi:app``, with DATABASE_URL/REDIS_URL and no Africa's Talking credentials, so SMS
+would only be logged) and ``bench/bare_app.py``, a Flask endpoint returning a constant ``CON``
+menu. Virtual shoppers (one thread and one keep-alive ``httpx.Client`` each, own phone number,
+new session id per journey) dial and walk ``JOURNEY`` exactly as Africa's Talking does; a
+journey counts as failed unless its last screen is ``END``.
 
 Modes (both by default), each after a short unmeasured warm-up:
 
@@ -23,7 +23,8 @@ Modes (both by default), each after a short unmeasured warm-up:
   app (which gets the same form POSTed over and over).
 
 One JSON line per mode on stdout: mode, shoppers, duration_s, hops, hops_per_s, p50/p95/p99_ms,
-errors (non-200 or a body that is not a ``CON``/``END`` screen), journeys, failed_journeys, and
+errors (non-200 or a body that is not a ``CON``/``END`` screen), journeys, failed_journeys,
+gunicorn's workers and threads, and
 for ``flat`` bare_hops_per_s and ratio (Duka / bare). Also, to tell where the CPU went:
 server_cpu_ms_per_hop (gunicorn workers), client_cpu_ms_per_hop (this process) and
 machine_busy_pct (all cores, from /proc/stat; PostgreSQL and Redis are the rest), next to
@@ -43,6 +44,7 @@ import contextlib
 import json
 import os
 import random
+import runpy
 import signal
 import socket
 import statistics
@@ -180,9 +182,8 @@ def start_server(name: str, app_spec: str, chdir: Path, args, env: dict, logdir:
     # the flags below override the rest of it alike for both.
     cmd = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
            "--chdir", str(chdir), "-w", str(args.workers), "-k", "gthread",
-           "--threads", str(args.threads),
-           "-b", f"127.0.0.1:{port}", "--keep-alive", "5", "--timeout", "30",
-           "--graceful-timeout", "5", "--log-level", "warning", app_spec]
+           "--threads", str(args.threads), "-b", f"127.0.0.1:{port}", "--keep-alive", "5",
+           "--timeout", "30", "--graceful-timeout", "5", "--log-level", "warning", app_spec]
     with open(log_path, "wb") as out:
         process = subprocess.Popen(cmd, cwd=chdir, env=env, stdout=out, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, start_new_session=True)
@@ -417,8 +418,13 @@ def check_journey(server: Server) -> None:
 # -- main ---------------------------------------------------------------------------------------
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn -w (default 2)")
-    parser.add_argument("--threads", type=int, default=8, help="gunicorn --threads (default 8)")
+    # What production runs; it runs one worker without Redis, and this bench always has Redis.
+    os.environ["REDIS_URL"] = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+    project = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    parser.add_argument("--workers", type=int, default=project["workers"],
+                        help=f"gunicorn -w (default {project['workers']}, gunicorn.conf.py's)")
+    parser.add_argument("--threads", type=int, default=project["threads"],
+                        help=f"gunicorn --threads (default {project['threads']})")
     parser.add_argument("--modes", default="paced,flat", help="comma-separated: paced, flat")
     parser.add_argument("--paced-shoppers", type=int, default=100)
     parser.add_argument("--paced-duration", type=float, default=30.0)
@@ -446,6 +452,7 @@ def main() -> int:
            "PYTHONUNBUFFERED": "1",
            # Flat-out shoppers hop far faster than people; the per-phone limit would refuse them.
            "USSD_HOPS_PER_MINUTE": os.environ.get("USSD_HOPS_PER_MINUTE", "1000000")}
+    gunicorn = {"workers": args.workers, "threads": args.threads}  # for each mode's line
     run_id = random.randrange(100, 999)  # fresh customers each run
     servers: list[Server] = []
     logdir = Path(tempfile.mkdtemp(prefix="ussd_load_"))
@@ -469,8 +476,8 @@ def main() -> int:
                                            f"+2547{run_id}2", [duka], pause=args.pause)
             cpu["background_busy_pct"] = background
             report_failures("paced", tally)
-            print(json.dumps(figures("paced", args.paced_shoppers, tally, elapsed, cpu)),
-                  flush=True)
+            print(json.dumps({**figures("paced", args.paced_shoppers, tally, elapsed, cpu),
+                              **gunicorn}), flush=True)
 
         if "flat" in modes:
             log(f"flat: warm-up {args.warmup}s, then {args.flat_shoppers} shoppers against "
@@ -482,7 +489,7 @@ def main() -> int:
                                            f"+2547{run_id}4", [duka], pause=0.0)
             cpu["background_busy_pct"] = background
             report_failures("flat", tally)
-            result = figures("flat", args.flat_shoppers, tally, elapsed, cpu)
+            result = {**figures("flat", args.flat_shoppers, tally, elapsed, cpu), **gunicorn}
             log(f"flat: the same against the bare app for {args.flat_duration}s")
             run_load(bare_shopper, args.flat_shoppers, args.warmup, f"+2547{run_id}5", [bare])
             background = background_busy()

@@ -6,6 +6,7 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 from alembic import command
@@ -120,9 +121,38 @@ def test_gunicorn_serves_the_app_with_the_projects_settings(tmp_path):
         assert screen.startswith("CON Choose a product:\n1. Cabbage KSh 60\n")
 
 
+def test_gunicorn_runs_two_workers_per_core_and_one_more_with_two_threads_each(monkeypatch):
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    monkeypatch.delenv("DUKA_THREADS", raising=False)
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    cores = len(os.sched_getaffinity(0))
+    assert (settings["worker_class"], settings["workers"], settings["threads"]) == \
+        ("gthread", 2 * cores + 1, 2)
+    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    monkeypatch.setenv("DUKA_THREADS", "4")
+    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert (settings["workers"], settings["threads"]) == (3, 4)
+
+
+def test_gunicorn_without_redis_runs_one_worker_and_warns_when_told_to_run_more(monkeypatch):
+    """In-process USSD sessions only work if every hop comes back to the same process."""
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert settings["workers"] == 1
+    warnings = []
+    server = SimpleNamespace(cfg=SimpleNamespace(workers=1),
+                             log=SimpleNamespace(warning=lambda *args: warnings.append(args)))
+    settings["on_starting"](server)
+    assert warnings == []
+    server.cfg.workers = 3
+    settings["on_starting"](server)
+    assert len(warnings) == 1 and "no REDIS_URL" in warnings[0][0] and warnings[0][1] == 3
+
+
 def test_gunicorn_workers_switch_threads_often(monkeypatch):
     settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
-    assert settings["worker_class"] == "gthread" and settings["threads"] == 8
     monkeypatch.setattr(sys, "setswitchinterval", lambda seconds: switched.append(seconds))
     switched = []
     settings["post_fork"](None, None)
