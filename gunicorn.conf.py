@@ -20,8 +20,9 @@ def _cores() -> int:
 # process keeps two threads; but every thread of a process runs its Python under one lock (the
 # GIL), and a hop back from a round trip queues behind its siblings' Python work. More processes
 # with fewer threads leave that queueing to the kernel, which spreads it over the cores.
-# Measured with bench/ussd_load.py (100 paced shoppers, 2 cores, six runs of each back to back):
-# 6 processes x 2 threads beat 2 x 8 in every pair, p99 ~190 ms against ~420 ms (median).
+# Measured with bench/ussd_load.py (100 paced shoppers, 2 cores, runs alternating): 5 or 6
+# processes x 2 threads beat 2 x 8 in all nine pairs; 5 x 2 had a p99 of 159-190 ms where 2 x 8
+# had 446-492 ms, the same hour. Flat out, both served the same hops per second.
 # 2 x cores + 1 workers is gunicorn's own rule of thumb. Without Redis, USSD sessions and rate
 # limits live in the process that answered, so the next hop must come back to it: one process.
 worker_class = "gthread"
