@@ -24,11 +24,10 @@ Modes (both by default), each after a short unmeasured warm-up:
 
 One JSON line per mode on stdout: mode, shoppers, duration_s, hops, hops_per_s, p50/p95/p99_ms,
 errors (non-200 or a body that is not a ``CON``/``END`` screen), journeys, failed_journeys,
-gunicorn's workers and threads, and
-for ``flat`` bare_hops_per_s and ratio (Duka / bare). Also, to tell where the CPU went:
-server_cpu_ms_per_hop (gunicorn workers), client_cpu_ms_per_hop (this process) and
-machine_busy_pct (all cores, from /proc/stat; PostgreSQL and Redis are the rest), next to
-background_busy_pct, the same measured for 1 s just before the mode while the bench sends
+gunicorn's workers and threads, and for ``flat`` bare_hops_per_s and ratio (Duka / bare). Also,
+to tell where the CPU went: server_cpu_ms_per_hop (gunicorn workers), client_cpu_ms_per_hop (this
+process) and machine_busy_pct (all cores, from /proc/stat; PostgreSQL and Redis are the rest),
+next to background_busy_pct, the same measured for 1 s just before the mode while the bench sends
 nothing (other users of the machine: figures from a busy machine are pessimistic). Latency is
 measured by the client, so it includes the client's own GIL queueing under flat-out load.
 Targets: paced p99 < 50 ms, flat-out ratio >= 0.5.
