@@ -3,15 +3,22 @@
     .venv/bin/python bench/sql_layers.py [--statements 1500]
 
 Same throwaway PostgreSQL as ``bench/ussd_load.py`` (``DATABASE_URL``, default ``duka_bench``:
-schema DROPPED and rebuilt, demo store seeded; ``REDIS_URL`` is flushed too). Two statements a
-USSD hop runs: reading a cart by id (without its lines) and inserting a stock movement (rolled
-back). Each is sent ``--statements`` times, ten to a connection or session as a hop would: through
-the ORM (``session.scalar(select(Cart)...)``, ``session.add(...)`` + ``flush()``), through
-SQLAlchemy Core on the same tables (``connection.execute(select(table)...)``), reads also with
-the statement built once and only its parameters changing (``*_built_read``), and through
-psycopg's cursor with the SQL written out. Prints one JSON line: CPU microseconds per statement
-(``time.process_time``, this process only: the server's CPU is not in it), per way, per round
-(two rounds, so drift on a shared machine shows).
+schema DROPPED and rebuilt, demo store seeded; ``REDIS_URL`` is flushed too). Statements a USSD
+hop runs: reading a cart by id (without its lines), inserting a stock movement (rolled back) and
+taking an order number (rolled back). Each is sent ``--statements`` times, ten to a connection or
+session as a hop would:
+
+* the read and the insert through the ORM (``session.scalar(select(Cart)...)``,
+  ``session.add(...)`` + ``flush()``), through SQLAlchemy Core on the same tables
+  (``connection.execute(select(table)...)``) and through psycopg's cursor with the SQL written
+  out; the read also with the statement built once, only its parameters changing
+  (``*_built_read``);
+* the order number's UPDATE, built once, through the ORM's session (its bulk-UPDATE path) and as
+  Core on the session's connection (``*_built_update``).
+
+Prints one JSON line: CPU microseconds per statement (``time.process_time``, this process only:
+the server's CPU is not in it), per way, per round (two rounds, so drift on a shared machine
+shows).
 """
 from __future__ import annotations
 
@@ -122,8 +129,23 @@ def main() -> None:
                 cursor.fetchone()
             connection.rollback()
 
+    from commerce.checkout import _TAKE_ORDER_NUMBER  # an UPDATE built once, run as Core
+
+    def orm_built_update():  # the same statement through the ORM's bulk-UPDATE path
+        with factory() as session:
+            for _ in range(PER_CONNECTION):
+                session.execute(_TAKE_ORDER_NUMBER, {"store_id": store_id}).scalar_one()
+            session.rollback()
+
+    def core_built_update():
+        with factory() as session:
+            for _ in range(PER_CONNECTION):
+                session.connection().execute(_TAKE_ORDER_NUMBER,
+                                             {"store_id": store_id}).scalar_one()
+            session.rollback()
+
     ways = [orm_read, orm_built_read, core_read, core_built_read, psycopg_read, orm_insert,
-            core_insert, psycopg_insert]
+            core_insert, psycopg_insert, orm_built_update, core_built_update]
     rounds = []
     for _ in range(2):
         figures = {}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -159,13 +159,27 @@ def do_start_checkout(session: Session, store: Store, customer_id: int) -> Total
     return compute_totals(session, store, cart)
 
 
+_TAKE_ORDER_NUMBER = (  # built once and run as Core, as every order runs it (see inventory)
+    update(Store)
+    .where(Store.id == bindparam("store_id"))
+    .values(next_order_number=Store.next_order_number + 1)
+    .returning(Store.next_order_number)
+)
+
+
 def next_order_number(session: Session, store_id: int) -> int:
-    return session.execute(
-        update(Store)
-        .where(Store.id == store_id)
-        .values(next_order_number=Store.next_order_number + 1)
-        .returning(Store.next_order_number)
-    ).scalar_one() - 1
+    return session.connection().execute(_TAKE_ORDER_NUMBER,
+                                        {"store_id": store_id}).scalar_one() - 1
+
+
+_CART_TO_ORDER = (  # built once, as every order runs it
+    select(Cart)
+    .where(Cart.id == bindparam("cart_id"), Cart.store_id == bindparam("store_id"),
+           Cart.customer_id == bindparam("customer_id"))
+    .with_for_update()  # a double-tapped "confirm" waits here, then sees the order
+    # ... as the row is now: the cart may be in the session already, as read before the wait
+    .execution_options(populate_existing=True)
+)
 
 
 def do_place_order(session: Session, store: Store, customer_id: int,
@@ -179,13 +193,8 @@ def do_place_order(session: Session, store: Store, customer_id: int,
         raise NotFound(f"Payment method {payment_method!r} is not offered.")
     if cart_id is None:
         cart_id = _customer_cart(session, store, customer_id).id
-    cart = session.scalar(
-        select(Cart)
-        .where(Cart.id == cart_id, Cart.store_id == store.id, Cart.customer_id == customer_id)
-        .with_for_update()  # a double-tapped "confirm" waits here, then sees the order
-        # ... as the row is now: the cart may be in the session already, as read before the wait
-        .execution_options(populate_existing=True)
-    )
+    cart = session.scalar(_CART_TO_ORDER, {"cart_id": cart_id, "store_id": store.id,
+                                           "customer_id": customer_id})
     if cart is None:
         raise NotFound("That cart does not exist.")
     if cart.status == "ordered":

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -111,10 +111,13 @@ def list_pickup_points(session: Session, store_id: int) -> list[PickupPoint]:
                                   PickupPoint.active.is_(True)).order_by(PickupPoint.name)))
 
 
+_OPEN_PICKUP_POINT = select(PickupPoint).where(  # built once: every pickup checkout reads it
+    PickupPoint.id == bindparam("id"), PickupPoint.store_id == bindparam("store_id"),
+    PickupPoint.active.is_(True))
+
+
 def get_pickup_point(session: Session, store_id: int, pickup_point_id: int) -> PickupPoint:
-    point = session.scalar(select(PickupPoint).where(
-        PickupPoint.id == pickup_point_id, PickupPoint.store_id == store_id,
-        PickupPoint.active.is_(True)))
+    point = session.scalar(_OPEN_PICKUP_POINT, {"id": pickup_point_id, "store_id": store_id})
     if point is None:
         raise NotFound("That pickup point is not available.")
     return point
