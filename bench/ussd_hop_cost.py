@@ -8,9 +8,10 @@ process through Flask's test client, one shopper at a time: no HTTP, no gunicorn
 so the figures are the app's own. Each journey is ``ussd_load.JOURNEY`` (dial, then six hops to
 an ``END``); half the shoppers come back for a second journey, so both first contact and a
 returning customer are in the mix. Prints one JSON line: SQL statements and Redis commands per
-hop (mean, and per position in the journey), CPU ms per hop (``time.process_time``, this thread
-only: the database's and Redis's CPU are not in it). ``--profile N`` prints cProfile's top ``N``
-functions by cumulative time to stderr.
+hop (mean, and per position in the journey), statements SQLAlchemy built anew per hop (cache
+keys it worked out: a statement built once keeps its key), CPU ms per hop
+(``time.process_time``, this thread only: the database's and Redis's CPU are not in it).
+``--profile N`` prints cProfile's top ``N`` functions by cumulative time to stderr.
 """
 from __future__ import annotations
 
@@ -48,6 +49,22 @@ def count_redis_commands(redis) -> list[int]:
     return counter
 
 
+def count_statements_built() -> list[int]:
+    """Count cache keys SQLAlchemy works out: one per statement built anew (a statement built
+    once keeps its key), plus the few the ORM builds for itself."""
+    from sqlalchemy.sql import cache_key
+
+    counter = [0]
+    generate = cache_key.HasCacheKey._generate_cache_key
+
+    def counting(self):
+        counter[0] += 1
+        return generate(self)
+
+    cache_key.HasCacheKey._generate_cache_key = counting
+    return counter
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--journeys", type=int, default=100)
@@ -75,6 +92,7 @@ def main() -> None:
 
     from channels.context import KEY
     redis_sends = count_redis_commands(app.extensions[KEY].sessions.redis)
+    built = count_statements_built()
     client = app.test_client()
     hops = ["", *("*".join(JOURNEY[:n]) for n in range(1, len(JOURNEY) + 1))]
     per_position: list[list[tuple[int, int, float]]] = [[] for _ in hops]
@@ -82,7 +100,8 @@ def main() -> None:
 
     def journey(phone: str, session_id: str, measured: bool) -> None:
         for position, text in enumerate(hops):
-            sql0, redis0, cpu0 = statements[0], redis_sends[0], time.process_time()
+            sql0, redis0, built0, cpu0 = (statements[0], redis_sends[0], built[0],
+                                          time.process_time())
             if profiler and measured:
                 profiler.enable()
             response = client.post(USSD_PATH, data={
@@ -95,7 +114,7 @@ def main() -> None:
                 response.text
             if measured:
                 per_position[position].append((statements[0] - sql0, redis_sends[0] - redis0,
-                                               cpu))
+                                               cpu, built[0] - built0))
         assert response.text.startswith("END "), response.text
 
     for n in range(5):  # warm-up: imports, compiled-statement caches, pools
@@ -119,6 +138,7 @@ def main() -> None:
         "hops": len(every),
         "sql_per_hop": round(statistics.mean(h[0] for h in every), 2),
         "redis_per_hop": round(statistics.mean(h[1] for h in every), 2),
+        "statements_built_per_hop": round(statistics.mean(h[3] for h in every), 2),
         "cpu_ms_per_hop": round(statistics.mean(h[2] for h in every), 2),
         "cpu_ms_p50": round(statistics.median(h[2] for h in every), 2),
         "by_position": [{"text": hops[i], "sql": round(statistics.mean(h[0] for h in hs), 1),
