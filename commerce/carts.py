@@ -107,7 +107,7 @@ def _get_or_create_active_cart(session: Session, store_id: int,
         cart, new = _read_active_cart(session, store_id, customer_id), False
     else:
         new = True
-    remember_for_transaction(session, _active_key(store_id, customer_id), cart)
+    remember_active_cart(session, cart)
     return cart, new
 
 

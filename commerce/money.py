@@ -104,13 +104,13 @@ class Money:
 
     def format(self, locale: str = "en") -> str:
         """``KSh 1,250.00``, ``₦5,000.00``, ``USh 15,000``; ``5 000 CFA`` in French."""
-        return _formatted(self.amount, self.currency, locale, minor_units(self.currency))
+        return _formatted(self, locale, minor_units(self.currency))
 
     def format_short(self, locale: str = "en") -> str:
         """Like ``format`` but ``KSh 120`` rather than ``KSh 120.00``: for tight USSD screens."""
         digits = minor_units(self.currency)
         whole = self.amount % 10**digits == 0
-        return _formatted(self.amount, self.currency, locale, 0 if whole else digits)
+        return _formatted(self, locale, 0 if whole else digits)
 
     def _same_currency(self, other: Money) -> None:
         if self.currency != other.currency:
@@ -120,19 +120,19 @@ class Money:
 # Every menu line shows a price, and babel takes ~0.1 ms to format one; a shop shows the same
 # few hundred prices over and over.
 @lru_cache(maxsize=8192)
-def _formatted(amount: int, currency: str, locale: str, digits: int) -> str:
+def _formatted(money: Money, locale: str, digits: int) -> str:
     loc = _locale(locale)
     pattern = loc.currency_formats["standard"]
     integer_part = pattern.number_pattern.split(".")[0]
-    number = format_decimal(abs(Decimal(amount).scaleb(-minor_units(currency))),
+    number = format_decimal(abs(money.to_decimal()),
                             format=integer_part + ("." + "0" * digits if digits else ""),
                             locale=loc)
-    symbol = currency_symbol(currency, locale)
+    symbol = currency_symbol(money.currency, locale)
     if "¤" in pattern.suffix[0]:
         text = f"{number} {symbol}"
     else:
         text = f"{symbol}{' ' if len(symbol) > 1 else ''}{number}"
-    sign = get_minus_sign_symbol(loc) if amount < 0 else ""
+    sign = get_minus_sign_symbol(loc) if money.amount < 0 else ""
     return (sign + text).replace("\u00a0", " ").replace("\u202f", " ")
 
 

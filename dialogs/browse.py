@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from commerce import carts, inventory
+from commerce.db import for_transaction, remember_for_transaction
 from commerce.errors import DomainError, InvalidQuantity, OutOfStock
-from dialogs.base import (Choice, Conversation, Dialog, Goto, Reply, Turn, for_transaction,
-                          remember_for_transaction)
+from dialogs.base import Choice, Conversation, Dialog, Goto, Reply, Turn
 from dialogs.text import pick_from_list, price, with_note
 
 
