@@ -14,7 +14,7 @@ Duka (``wsgi:app``, with DATABASE_URL/REDIS_URL and no Africa's Talking credenti
 would only be logged) and ``bench/bare_app.py``, a Flask endpoint returning a constant ``CON``
 menu. Virtual shoppers (one thread and one keep-alive ``httpx.Client`` each, own phone number,
 new session id per journey) dial and walk ``JOURNEY`` exactly as Africa's Talking does; a
-journey counts as failed unless its last screen is ``END``.
+journey counts as failed unless its last screen is ``END`` (``--open-ended``: or ``CON``).
 
 Modes (both by default), each after a short unmeasured warm-up:
 
@@ -26,10 +26,11 @@ One JSON line per mode on stdout: mode, shoppers, duration_s, hops, hops_per_s, 
 errors (non-200 or a body that is not a ``CON``/``END`` screen), journeys, failed_journeys,
 gunicorn's workers and threads, and for ``flat`` bare_hops_per_s and ratio (Duka / bare). Also,
 to tell where the CPU went: server_cpu_ms_per_hop (gunicorn workers), client_cpu_ms_per_hop (this
-process) and machine_busy_pct (all cores, from /proc/stat; PostgreSQL and Redis are the rest),
-next to background_busy_pct, the same measured for 1 s just before the mode while the bench sends
-nothing (other users of the machine: figures from a busy machine are pessimistic). Latency is
-measured by the client, so it includes the client's own GIL queueing under flat-out load.
+process), db_cpu_ms_per_hop (every PostgreSQL and Redis process on the machine) and
+machine_busy_pct (all cores, from /proc/stat), next to background_busy_pct, the same measured for
+1 s just before the mode while the bench sends nothing (other users of the machine: figures from
+a busy machine are pessimistic). Latency is measured by the client, so it includes the client's
+own GIL queueing under flat-out load.
 Targets: paced p99 < 50 ms, flat-out ratio >= 0.5.
 
 Everything is bounded: durations, a 15 s HTTP timeout (Africa's Talking's), thread joins with
@@ -71,6 +72,7 @@ SERVICE_CODE = "*384*123#"  # commerce.demo.DEMO_USSD_CODE (dedicated code)
 NETWORK_CODE = "63902"  # Safaricom
 USSD_PATH = "/channels/ussd/africastalking"
 BARE_FORM_TEXT = "1*1*1"  # what the bare app gets on every POST
+OPEN_ENDED = False  # --open-ended: a journey may stop on a CON screen (browsing, no order)
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/duka_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/9"
@@ -297,7 +299,7 @@ def shopper(client: httpx.Client, phone: str, until: float, stop: threading.Even
                     tally.fail(f"ended early at hop {hop} {inputs}: {screen[:120]!r}")
                     break
                 if last:
-                    if screen.startswith("END "):
+                    if screen.startswith("END ") or OPEN_ENDED:
                         tally.journeys += 1
                     else:
                         tally.fail(f"last screen is not END {inputs}: {screen[:120]!r}")
@@ -321,6 +323,20 @@ def machine_busy() -> tuple[int, int]:
     return sum(values) - idle, sum(values)
 
 
+def services_cpu() -> float:
+    """User + system CPU (s) of every PostgreSQL and Redis process on the machine (live ones):
+    what the database side costs per hop, when nothing else uses them."""
+    ticks = 0
+    for entry in os.scandir("/proc"):
+        if entry.name.isdecimal():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                stat = Path(entry.path, "stat").read_text()
+                if stat[stat.index("(") + 1:stat.rindex(")")] in ("postgres", "redis-server"):
+                    fields = stat[stat.rindex(")") + 2:].split()
+                    ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def background_busy(seconds: float = 1.0) -> float:
     """How busy the machine is (%, all cores) while this bench sends nothing: other users."""
     busy0, total0 = machine_busy()
@@ -340,6 +356,7 @@ def run_load(target, count: int, duration: float, phone_prefix: str, servers: li
     extra = [{"seed": n} if target is shopper else {} for n in range(count)]
     busy0, total0 = machine_busy()
     cpu0 = [s.cpu_seconds() for s in servers]
+    services0 = services_cpu()
     client0 = time.process_time()
     started = time.monotonic()
     until = started + duration
@@ -358,6 +375,7 @@ def run_load(target, count: int, duration: float, phone_prefix: str, servers: li
     busy1, total1 = machine_busy()
     cpu = {"server_cpu_s": sum(s.cpu_seconds() for s in servers) - sum(cpu0),
            "client_cpu_s": time.process_time() - client0,
+           "services_cpu_s": services_cpu() - services0,
            "machine_busy_pct": round(100 * (busy1 - busy0) / max(1, total1 - total0), 1)}
     merged = Tally()
     for tally in tallies:
@@ -378,6 +396,7 @@ def figures(mode: str, shoppers: int, tally: Tally, elapsed: float, cpu: dict) -
         "journeys": tally.journeys, "failed_journeys": tally.failed_journeys,
         "server_cpu_ms_per_hop": round(1000 * cpu["server_cpu_s"] / per_hop, 2),
         "client_cpu_ms_per_hop": round(1000 * cpu["client_cpu_s"] / per_hop, 2),
+        "db_cpu_ms_per_hop": round(1000 * cpu["services_cpu_s"] / per_hop, 2),
         "machine_busy_pct": cpu["machine_busy_pct"],
         "background_busy_pct": cpu.get("background_busy_pct"),
         # p99 per position in the journey (0 = the dial): which hops are slow
@@ -409,7 +428,9 @@ def check_journey(server: Server) -> None:
             screens.append(f"text={'*'.join(inputs)!r} -> {screen!r}")
             if screen.startswith(("!", "END ")):
                 break
-    if not screens[-1].split(" -> ", 1)[1].startswith("'END ") or len(screens) != len(JOURNEY) + 1:
+    last = screens[-1].split(" -> ", 1)[1]
+    if (not last.startswith("'END ") and not (OPEN_ENDED and last.startswith("'CON "))
+            or len(screens) != len(JOURNEY) + 1):
         raise RuntimeError("the journey does not reach an END screen; adapt JOURNEY:\n  "
                            + "\n  ".join(screens))
 
@@ -434,9 +455,15 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=3.0, help="unmeasured warm-up, s")
     parser.add_argument("--journey", help="inputs after the dial joined by *, e.g. 1*1*1*1*1 "
                                           "(default: JOURNEY at the top of this script)")
+    parser.add_argument("--open-ended", action="store_true",
+                        help="the journey may stop on a CON screen: browsing without an order, "
+                             "e.g. --journey '1*0*1*1*0*0' (what hops cost with no writes)")
     args = parser.parse_args()
     if args.journey:
         JOURNEY[:] = args.journey.split("*")
+    if args.open_ended:
+        global OPEN_ENDED
+        OPEN_ENDED = True
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     if not set(modes) <= {"paced", "flat"}:
         parser.error("--modes takes paced and/or flat")
