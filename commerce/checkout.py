@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from commerce import events, inventory, promotions, shipping
 from commerce.carts import get_active_cart, remember_active_cart, view_lines
@@ -174,9 +174,13 @@ def next_order_number(session: Session, store_id: int) -> int:
 
 _CART_TO_ORDER = (  # built once, as every order runs it
     select(Cart)
+    .options(joinedload(Cart.lines))  # in the same round trip, not a second one
     .where(Cart.id == bindparam("cart_id"), Cart.store_id == bindparam("store_id"),
            Cart.customer_id == bindparam("customer_id"))
-    .with_for_update()  # a double-tapped "confirm" waits here, then sees the order
+    # A double-tapped "confirm" waits here, then sees the order. The cart row is what is
+    # locked, as when the lines came in a query of their own (and PostgreSQL will not lock
+    # the outer-joined side).
+    .with_for_update(of=Cart)
     # ... as the row is now: the cart may be in the session already, as read before the wait
     .execution_options(populate_existing=True)
 )
@@ -193,8 +197,8 @@ def do_place_order(session: Session, store: Store, customer_id: int,
         raise NotFound(f"Payment method {payment_method!r} is not offered.")
     if cart_id is None:
         cart_id = _customer_cart(session, store, customer_id).id
-    cart = session.scalar(_CART_TO_ORDER, {"cart_id": cart_id, "store_id": store.id,
-                                           "customer_id": customer_id})
+    cart = session.scalars(_CART_TO_ORDER, {"cart_id": cart_id, "store_id": store.id,
+                                            "customer_id": customer_id}).unique().one_or_none()
     if cart is None:
         raise NotFound("That cart does not exist.")
     if cart.status == "ordered":

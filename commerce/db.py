@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy import DateTime, MetaData, create_engine, event, exc
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -79,6 +80,11 @@ def for_transaction(session: Session, key: tuple, load):
     return memo[key]
 
 
+def remembered(session: Session, key: tuple):
+    """What ``for_transaction`` holds for ``key`` in this transaction, or None; loads nothing."""
+    return session.info.get(_MEMO, {}).get(key)
+
+
 def remember_for_transaction(session: Session, key: tuple, value) -> None:
     """``value`` is what ``for_transaction`` gives for ``key`` until the transaction ends (or,
     called just after a commit, for the next one: a service hands on the row it saved)."""
@@ -90,6 +96,13 @@ def remember_for_transaction(session: Session, key: tuple, value) -> None:
 @event.listens_for(Session, "after_soft_rollback")
 def _forget(session: Session, *_) -> None:
     session.info.pop(_MEMO, None)  # the transaction that read them is over
+
+
+def insert_for(session: Session, model):
+    """``insert(model)`` in the dialect of the session's database, which has
+    ``on_conflict_do_nothing`` (PostgreSQL and SQLite spell it the same way)."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql if dialect == "postgresql" else sqlite).insert(model)
 
 
 def normalise_url(url: str) -> str:

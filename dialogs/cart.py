@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from commerce import carts, checkout
-from commerce.errors import DomainError
+from commerce.errors import DomainError, EmptyCart
 from dialogs.base import Choice, Conversation, Dialog, Goto, Reply, Turn
 from dialogs.text import pick_from_list, price, with_note
 
@@ -38,18 +38,20 @@ class CartDialog(Dialog):
                       Choice("edit", t("Change quantities"))))
 
     def on_view(self, turn: Turn, conv: Conversation):
-        cart = turn.cart()
         if turn.choice == "shop":
             return Goto("home")
-        if turn.choice == "edit" and cart.lines:
+        if turn.choice == "edit" and turn.cart().lines:
             return "edit"
-        if turn.choice == "checkout" and cart.lines:
+        if turn.choice == "checkout":
+            # Not read here first: the service reads the cart (and refuses an empty one), and
+            # the screens after it get the cart it saved, unread.
             try:  # holds the stock while the shopper chooses delivery and pays
                 checkout.do_start_checkout(turn.db, turn.store, turn.customer.id)
+            except EmptyCart:  # emptied on another channel: the screen says so
+                return self.reprompt(turn, conv, "")
             except DomainError as error:
                 return self.reprompt(turn, conv, turn.t(error.message))
-            turn.cart_changed(cart)  # holding stock changed no line: as read, for the next screen
-            return Goto("checkout", {"cart_id": cart.cart_id})
+            return Goto("checkout", {"cart_id": turn.cart().cart_id})
         return self.reprompt(turn, conv, pick_from_list(turn))
 
     def show_pick_line(self, turn: Turn, conv: Conversation, note: str) -> Reply:

@@ -46,3 +46,16 @@ def test_stock_gone_before_checkout_is_explained_on_the_cart(app, db, store):
     screen = hop(client, "1*4*3*1")
     assert screen.startswith("CON Sorry, only 1 Managu bunch left.\n3x Managu bunch")
     assert db.scalar(select(func.count(Order.id))) == 1
+
+
+def test_a_cart_emptied_on_another_channel_is_not_checked_out(app, db, store):
+    client = app.test_client()
+    for text in ["", "1", "1*4", "1*4*3"]:  # 3 Managu in the cart, on the cart screen
+        hop(client, text)
+    shopper = get_or_create_customer(db, store, "+254712345678")  # the same number on WhatsApp
+    carts.do_set_quantity(db, store, shopper.id, variant_by_sku(db, store, "MANA-BUNC").id, 0)
+
+    screen = hop(client, "1*4*3*1")  # Checkout, chosen from the screen that still showed it
+
+    assert screen == "CON Your cart is empty.\n1. Shop\n0. Back"
+    assert db.scalar(select(func.count(Reservation.id))) == 0

@@ -1,5 +1,7 @@
 """What makes a USSD hop cheap, and that it stays correct: routing cached for a bounded time,
 the customer remembered within a session, the cart read once per transaction, Redis batched."""
+import re
+
 import fakeredis
 import pytest
 from redis import Redis
@@ -119,6 +121,15 @@ def test_the_first_item_into_a_new_cart_reads_no_holds_and_writes_the_cart_once(
     assert not [s for s in statements if "FROM reservations" in s]  # a new cart holds nothing
     assert len([s for s in statements if s.startswith("UPDATE carts")]) == 0
     assert len([s for s in statements if s.startswith("INSERT INTO carts")]) == 1
+    # No savepoint around opening the cart: the insert itself gives way to another channel's.
+    assert [_verb_and_table(s) for s in statements] == [
+        "SELECT carts", "INSERT carts", "SELECT variants", "SELECT stocks", "INSERT cart_lines"]
+
+
+def _verb_and_table(statement: str) -> str:
+    """``SELECT carts``, ``INSERT cart_lines``, ``SAVEPOINT``: what a statement does, where."""
+    table = re.search(r"(?:INTO|UPDATE|FROM)\s+(\w+)", statement)
+    return " ".join([statement.split()[0], *([table.group(1)] if table else [])])
 
 
 def test_checkout_reads_the_cart_once_a_hop(hop, statements):
@@ -140,6 +151,9 @@ def test_placing_an_order_reads_its_holds_once_and_counts_no_stock_far_from_the_
     statements.clear()
     assert hop("1*1*1*1*1*1").startswith("END ")  # cash at pickup: placed
     assert len([s for s in statements if s.startswith("SELECT") and "FROM reservations" in s]) == 1
+    # The cart, locked, comes with its lines in one query.
+    assert len([s for s in statements if s.startswith("SELECT") and "FROM carts" in s]) == 1
+    assert not [s for s in statements if s.startswith("SELECT") and "FROM cart_lines" in s]
     assert not [s for s in statements if "sum(stocks.quantity)" in s]  # 39 left: not low
 
 

@@ -1,11 +1,11 @@
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from commerce import carts, checkout, events
 from commerce.customers import get_or_create_customer
-from commerce.db import utcnow
+from commerce.db import remember_for_transaction, utcnow
 from commerce.errors import NotFound, OutOfStock
 from commerce.models import Cart, OutboxEvent, Variant
 from tests.helpers import variant_by_sku
@@ -126,3 +126,83 @@ def test_a_cart_ordered_by_another_request_is_not_the_active_one_in_the_next_tra
     with app.extensions["duka.db"]() as other:  # e.g. the same shopper on WhatsApp
         checkout.do_place_order(other, store, customer.id)
     assert carts.get_active_cart(db, store.id, customer.id) is None
+
+
+def test_a_cart_opened_by_another_channel_a_moment_ago_is_the_one_filled(
+        app, db, store, customer):
+    db.commit()
+    # This request found no cart (as a hop that read it just before the other channel opened
+    # one), then the same shopper's WhatsApp message opened one and committed.
+    remember_for_transaction(db, ("active_cart", store.id, customer.id), None)
+    with app.extensions["duka.db"]() as other:
+        carts.do_add_to_cart(other, store, customer.id, variant_by_sku(other, store, "CABB").id, 1)
+
+    view = carts.do_add_to_cart(db, store, customer.id, variant_by_sku(db, store, "ONIO-1KG").id, 2)
+
+    assert [(ln.title, ln.quantity) for ln in view.lines] == [("Cabbage", 1), ("Onions 1kg", 2)]
+    assert db.scalars(select(Cart.id).where(Cart.customer_id == customer.id)).all() == [
+        view.cart_id]
+
+
+def _fresh_view(db, store, customer_id):
+    """view_cart as a screen of a new request gets it: nothing loaded in the transaction."""
+    db.commit()
+    db.expunge_all()
+    return carts.view_cart(db, store, customer_id)
+
+
+def test_a_screen_sees_the_cart_as_the_services_left_it(db, store, customer):
+    cabbage, onions = variant_by_sku(db, store, "CABB"), variant_by_sku(db, store, "ONIO-1KG")
+    carts.do_add_to_cart(db, store, customer.id, onions.id, 2)
+    saved = carts.do_add_to_cart(db, store, customer.id, cabbage.id, 1)  # as the service saw it
+
+    shown = _fresh_view(db, store, customer.id)
+
+    assert shown == saved
+    assert [(ln.title, ln.quantity, ln.total.amount) for ln in shown.lines] == [
+        ("Onions 1kg", 2, 2 * onions.price), ("Cabbage", 1, cabbage.price)]
+    assert shown.subtotal.amount == 2 * onions.price + cabbage.price
+    assert shown.cart_id == db.scalar(select(Cart.id).where(Cart.customer_id == customer.id))
+
+
+def test_a_screen_shows_todays_price_and_an_item_no_longer_on_sale(db, store, customer):
+    tomatoes = variant_by_sku(db, store, "TOMA-1KG")
+    carts.do_add_to_cart(db, store, customer.id, tomatoes.id, 2)
+    db.execute(Variant.__table__.update().where(Variant.id == tomatoes.id)
+               .values(price=13000, active=False))
+
+    shown = _fresh_view(db, store, customer.id)
+
+    assert [(ln.title, ln.unit_price.amount, ln.total.amount) for ln in shown.lines] == [
+        ("Tomatoes 1kg", 13000, 26000)]
+
+
+def test_a_screen_sees_an_emptied_cart_no_cart_and_not_an_ordered_one(db, store, customer):
+    assert _fresh_view(db, store, customer.id) == carts.CartView(None, (), store.money(0))
+    cabbage = variant_by_sku(db, store, "CABB")
+    carts.do_add_to_cart(db, store, customer.id, cabbage.id, 1)
+    carts.do_set_quantity(db, store, customer.id, cabbage.id, 0)
+    emptied = _fresh_view(db, store, customer.id)
+    assert emptied.lines == () and emptied.cart_id is not None and emptied.subtotal.amount == 0
+
+    carts.do_add_to_cart(db, store, customer.id, cabbage.id, 1)
+    checkout.do_place_order(db, store, customer.id)
+    assert _fresh_view(db, store, customer.id) == carts.CartView(None, (), store.money(0))
+
+
+def test_a_screen_reuses_the_cart_a_service_loaded_in_the_same_transaction(
+        db, store, customer):
+    cabbage = variant_by_sku(db, store, "CABB")
+    carts.do_add_to_cart(db, store, customer.id, cabbage.id, 1)
+    db.commit()
+    db.expunge_all()
+    cart = carts.get_active_cart(db, store.id, customer.id)  # as a service would
+    sent = []
+    listen = lambda *args: sent.append(args[2])  # noqa: E731
+    event.listen(db.get_bind(), "before_cursor_execute", listen)
+    try:
+        shown = carts.view_cart(db, store, customer.id)
+    finally:
+        event.remove(db.get_bind(), "before_cursor_execute", listen)
+    assert sent == []
+    assert shown == carts.view_lines(store, cart)
