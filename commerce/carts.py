@@ -354,4 +354,5 @@ def do_add_order_to_cart(session: Session, store: Store, customer_id: int,
         if quantity > 0:
             _add_line(session, store, cart, variant.id, quantity, new)
     session.commit()
+    remember_active_cart(session, cart)  # what the screens and checkout after it get, unread
     return short

@@ -95,7 +95,9 @@ class OrdersDialog(Dialog):
             return Goto("pay", {"order_id": order.id})
         if turn.choice != "again" or order is None:
             return self.reprompt(turn, conv, pick_from_list(turn))
-        had_items = bool(carts.view_cart(turn.db, turn.store, turn.customer.id).lines)
+        # The cart as the service below reads it (one read for both), not a screen's view.
+        cart = carts.get_active_cart(turn.db, turn.store.id, turn.customer.id)
+        had_items = bool(cart and cart.lines)
         try:
             short = carts.do_add_order_to_cart(turn.db, turn.store, turn.customer.id, order.id)
         except DomainError as error:

@@ -171,3 +171,16 @@ def test_a_session_lock_sends_its_blocks_writes_as_it_lets_go_and_none_if_it_fai
         raise RuntimeError("the hop failed")
     assert sessions.get("a") == {"n": 1}
     assert redis.get(lock) is None  # let go: the next hop need not wait for it to expire
+
+
+def test_ordering_again_reads_the_cart_once_however_many_steps_it_takes(hop, statements):
+    for text in ["", "1", "1*1", "1*1*1", "1*1*1*1", "1*1*1*1*1", "1*1*1*1*1*1"]:
+        hop(text)  # a cabbage, picked up, paid cash: order #1001
+    for text in ["", "8", "8*1"]:  # a new session: my orders, #1001
+        hop(text, session="s2")
+    statements.clear()
+    assert hop("8*1*1", session="s2").startswith("END Asante! Order #1002 is placed.")
+    # Into the cart, pickup as last time, placed: each step hands the next the cart it saved,
+    # and only placing the order reads it again, locked.
+    reads = [s for s in statements if s.startswith("SELECT") and "FROM carts" in s]
+    assert len(reads) == 2
