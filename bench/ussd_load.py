@@ -137,6 +137,12 @@ def prepare(database_url: str, redis_url: str) -> None:
 
 
 # -- the servers --------------------------------------------------------------------------------
+def cpu_ticks(stat: str) -> int:
+    """User + system CPU, in clock ticks, from the text of a /proc/<pid>/stat."""
+    fields = stat[stat.rindex(")") + 2:].split()  # after the command, which may hold spaces
+    return int(fields[11]) + int(fields[12])  # utime, stime
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -170,9 +176,7 @@ class Server:
         ticks = 0
         for pid in self.worker_pids():
             with contextlib.suppress(OSError, IndexError, ValueError):
-                stat = Path(f"/proc/{pid}/stat").read_text()
-                fields = stat[stat.rindex(")") + 2:].split()
-                ticks += int(fields[11]) + int(fields[12])  # utime, stime
+                ticks += cpu_ticks(Path(f"/proc/{pid}/stat").read_text())
         return ticks / os.sysconf("SC_CLK_TCK")
 
 
@@ -332,8 +336,7 @@ def services_cpu() -> float:
             with contextlib.suppress(OSError, IndexError, ValueError):
                 stat = Path(entry.path, "stat").read_text()
                 if stat[stat.index("(") + 1:stat.rindex(")")] in ("postgres", "redis-server"):
-                    fields = stat[stat.rindex(")") + 2:].split()
-                    ticks += int(fields[11]) + int(fields[12])  # utime, stime
+                    ticks += cpu_ticks(stat)
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
