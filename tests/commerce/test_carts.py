@@ -198,7 +198,10 @@ def test_a_screen_reuses_the_cart_a_service_loaded_in_the_same_transaction(
     db.expunge_all()
     cart = carts.get_active_cart(db, store.id, customer.id)  # as a service would
     sent = []
-    listen = lambda *args: sent.append(args[2])  # noqa: E731
+
+    def listen(_conn, _cursor, statement, *_):
+        sent.append(statement)
+
     event.listen(db.get_bind(), "before_cursor_execute", listen)
     try:
         shown = carts.view_cart(db, store, customer.id)
