@@ -23,7 +23,11 @@ error. Redirects are not followed: the URL the merchant gave is the one we call.
 URLs are ``https://`` to a public host. Plain ``http://`` and local hosts (``localhost``,
 loopback, private and link-local addresses) are for development only: allowed when the
 ``WEBHOOKS_ALLOW_INSECURE`` setting is on (the demo and the tests turn it on), refused on
-subscribing and not called on delivering otherwise.
+subscribing and not called on delivering otherwise. A host given by name is looked up each
+time, and refused if any address it has is local: a public-looking name pointing at 127.0.0.1
+or a cloud's metadata address (169.254.169.254) would otherwise let a merchant make this server
+call its own network. (A name whose DNS answer changes between that look-up and the POST's own
+is not caught.)
 """
 from __future__ import annotations
 
@@ -34,6 +38,7 @@ import json
 import logging
 import os
 import secrets
+import socket
 import time
 import uuid
 from urllib.parse import urlsplit
@@ -134,9 +139,23 @@ def _local(host: str) -> bool:
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
-        return False  # a name: where it leads is the DNS's business, not ours to guess
+        return False  # a name: where it leads is for ``addresses`` to find out
     return (address.is_loopback or address.is_private or address.is_link_local
             or address.is_unspecified or address.is_reserved or address.is_multicast)
+
+
+def addresses(host: str) -> list[str]:
+    """The addresses the DNS gives for ``host`` ([] if it gives none: such a URL fails when
+    called, like any unreachable one)."""
+    try:
+        found = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return []
+    return [info[4][0].split("%", 1)[0] for info in found]  # "fe80::1%eth0": no zone
+
+
+def _leads_to_local(host: str) -> bool:
+    return _local(host) or any(_local(address) for address in addresses(host))
 
 
 def check_url(url: str, allow_insecure: bool) -> str:
@@ -152,7 +171,7 @@ def check_url(url: str, allow_insecure: bool) -> str:
             or any(ch.isspace() for ch in url)):
         raise InvalidWebhookUrl("Give a URL like https://example.com/hooks, without "
                                 "credentials.")
-    if not allow_insecure and (parts.scheme != "https" or _local(host)):
+    if not allow_insecure and (parts.scheme != "https" or _leads_to_local(host)):
         raise InvalidWebhookUrl("A webhook URL must start with https:// and lead to a public "
                                 "host: plain http and local addresses (localhost, 127.0.0.1, "
                                 "private networks) are for development servers only "

@@ -5,6 +5,7 @@ a merchant's server would."""
 import hashlib
 import hmac
 import json
+import socket
 import time
 
 import httpx
@@ -41,6 +42,28 @@ def subscribed():
     yield
     for name in added:
         events._handlers[name].remove(webhooks.on_event)
+
+
+# What these tests' DNS answers; any other name is looked up as usual (the local receiver's).
+DNS = {"shop.example.com": ["93.184.215.14"]}
+
+
+@pytest.fixture(autouse=True)
+def dns(monkeypatch):
+    """A DNS of the test's own (``DNS``, changeable in a test): no test asks the real one."""
+    names = dict(DNS)
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        if host not in names:
+            return real(host, *args, **kwargs)
+        if not names[host]:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return [(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_STREAM,
+                 socket.IPPROTO_TCP, "", (address, 0)) for address in names[host]]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return names
 
 
 def subscribe(api, headers, merchant, path="/hooks/orders", topic="orders/create") -> dict:
@@ -148,6 +171,49 @@ def test_plain_http_and_local_urls_are_refused_unless_the_server_allows_them(
     public = production.test_client().post(HOOKS, headers=owner, json={
         "topic": "orders/create", "url": "https://shop.example.com/hooks"})
     assert public.status_code == 201 and count(db, WebhookSubscription) == 1
+
+
+REFUSED = ("A webhook URL must start with https:// and lead to a public host: plain http and "
+           "local addresses (localhost, 127.0.0.1, private networks) are for development "
+           "servers only (WEBHOOKS_ALLOW_INSECURE).")
+
+
+@pytest.mark.parametrize("found", [
+    ["127.0.0.1"], ["169.254.169.254"], ["10.0.0.7"], ["93.184.215.14", "192.168.1.20"],
+    ["::1"], ["fe80::1%eth0"],
+])
+def test_a_name_that_leads_to_a_local_address_is_refused(make_app, db, store, dns, found):
+    dns["hooks.shop.example"] = found  # a public-looking name, pointed at this server's network
+    production = make_app()  # WEBHOOKS_ALLOW_INSECURE not set
+    owner = bearer(production, add_staff(db, store, "+254700999888"))
+    answer = production.test_client().post(HOOKS, headers=owner, json={
+        "topic": "orders/create", "url": "https://hooks.shop.example/orders"})
+    assert answer.status_code == 422
+    assert answer.get_json()["error"]["message"] == REFUSED
+    assert count(db, WebhookSubscription) == 0
+
+
+def test_a_name_the_dns_does_not_know_yet_may_be_subscribed(make_app, db, store, dns):
+    dns["new.shop.example"] = []  # not published yet: calling it fails, and is retried
+    production = make_app()
+    owner = bearer(production, add_staff(db, store, "+254700999888"))
+    answer = production.test_client().post(HOOKS, headers=owner, json={
+        "topic": "orders/create", "url": "https://new.shop.example/orders"})
+    assert answer.status_code == 201 and count(db, WebhookSubscription) == 1
+
+
+def test_a_name_pointed_at_a_local_address_later_is_not_called(
+        app, api, db, store, owner, dns, run_jobs):
+    app.config["WEBHOOKS_ALLOW_INSECURE"] = "0"
+    answer = api.post(HOOKS, headers=owner, json={"topic": "orders/create",
+                                                  "url": "https://shop.example.com/hooks"})
+    assert answer.status_code == 201  # public when subscribed
+    dns["shop.example.com"] = ["169.254.169.254"]  # then its DNS was changed
+    place_order(db, store)
+    run_jobs()
+    [logged] = deliveries(api, owner, answer.get_json()["id"])
+    assert (logged["status"], logged["attempts"], logged["response_status"], logged["error"]) == \
+        ("failed", 0, None, REFUSED)
 
 
 def test_a_local_url_is_not_called_once_the_server_stops_allowing_it(
