@@ -52,12 +52,16 @@ STALLED_AFTER = timedelta(minutes=5)
 # RQ's 180 s job timeout, so a worker killed by it lets go before STALLED_AFTER resumes.
 LEASE_SECONDS = 200
 
-SENDING, DONE = "sending", "done"
+SENDING, DONE, CANCELLED = "sending", "done", "cancelled"  # a recipient may be cancelled too
 PENDING, CLAIMED, SENT, SKIPPED = "pending", "claimed", "sent", "skipped"
 
 
 class InvalidBroadcast(DomainError):
     code = "invalid_broadcast"
+
+
+class BroadcastFinished(DomainError):
+    code = "broadcast_finished"
 
 
 @dataclass
@@ -356,6 +360,34 @@ def _finish(db: Session, broadcast: Broadcast) -> None:
     db.commit()
 
 
+def do_cancel_broadcast(db: Session, store: Store, broadcast: Broadcast) -> Broadcast:
+    """Stop a broadcast: nobody it has not reached yet gets it; commits. Cancelling it again
+    changes nothing; one already sent to everyone cannot be cancelled.
+
+    The sender takes a person only while they are pending (``_send_one``), so after this
+    commits it finds nobody left and stops; a message it had already taken still goes.
+    """
+    now = CLOCK.now()
+    # The broadcast row first: a sender finishing it at the same moment waits for this row,
+    # then finds it no longer sending.
+    stopped = db.execute(update(Broadcast)
+                         .where(Broadcast.id == broadcast.id, Broadcast.store_id == store.id,
+                                Broadcast.status == SENDING)
+                         .values(status=CANCELLED, finished_at=now)).rowcount
+    if stopped:
+        db.execute(update(BroadcastRecipient)
+                   .where(BroadcastRecipient.broadcast_id == broadcast.id,
+                          BroadcastRecipient.store_id == store.id,
+                          BroadcastRecipient.status == PENDING)
+                   .values(status=CANCELLED, updated_at=now))
+    db.commit()
+    db.refresh(broadcast)
+    if broadcast.status == DONE:
+        raise BroadcastFinished("This broadcast has been sent to everyone already.")
+    log.info("store %s: broadcast %s cancelled", store.id, broadcast.id)
+    return broadcast
+
+
 def resume_broadcasts() -> int:
     """Scheduled: queue ``send_broadcast`` again for every broadcast still sending that made
     no progress for ``STALLED_AFTER`` (its worker died); returns how many. Should a live one
@@ -395,8 +427,10 @@ DELIVERED, FAILED = ("delivered", "read"), ("failed", "undelivered")  # outbound
 
 def delivery_counts(db: Session, store: Store, broadcast_ids: list[int]) -> dict[int, dict]:
     """Per broadcast: people still pending, messages delivered or failed (from the providers'
-    delivery reports), and people skipped for having sent STOP; one query."""
-    counts = {id_: dict(pending=0, delivered=0, failed=0, opted_out=0) for id_ in broadcast_ids}
+    delivery reports), people skipped for having sent STOP, and people a cancel left out; one
+    query."""
+    counts = {id_: dict(pending=0, delivered=0, failed=0, opted_out=0, cancelled=0)
+              for id_ in broadcast_ids}
     if not broadcast_ids:
         return counts
     rows = db.execute(
@@ -413,6 +447,8 @@ def delivery_counts(db: Session, store: Store, broadcast_ids: list[int]) -> dict
             tally["pending"] += number
         elif status == "skipped":
             tally["opted_out"] += number
+        elif status == CANCELLED:
+            tally["cancelled"] += number
         if message_status in DELIVERED:
             tally["delivered"] += number
         elif message_status in FAILED:

@@ -4,7 +4,7 @@ spend) who agreed to marketing and did not STOP, sent at the merchant's pace, on
 Choosing the people, pacing and sending live in the channels (``channels.broadcasts``), handed
 in by ``create_app`` (see ``templates_api.CHANNELS``: admin may not import channels).
 
-There is no cancel endpoint yet: ``channels.broadcasts`` cannot stop a broadcast once started.
+A broadcast being sent can be cancelled: nobody it has not reached yet gets it.
 """
 from __future__ import annotations
 
@@ -65,7 +65,8 @@ class BroadcastOut(BaseModel):
     body: str
     segment: SegmentOut
     per_minute: int
-    status: str = Field(description="sending, or done once nobody is left to send to.")
+    status: str = Field(description="sending; done once nobody is left to send to; or "
+                                    "cancelled.")
     recipients: int = Field(description="Consenting customers in the segment when it was "
                                         "created.")
     pending: int = Field(description="Not sent to yet.")
@@ -74,6 +75,7 @@ class BroadcastOut(BaseModel):
     failed: int = Field(description="Refused or undeliverable.")
     opted_out: int = Field(description="Skipped: sent STOP or withdrew consent before their "
                                        "turn.")
+    cancelled: int = Field(description="Not sent to because the broadcast was cancelled.")
     created_at: datetime
     finished_at: datetime | None
 
@@ -84,7 +86,7 @@ class BroadcastPage(Page[BroadcastOut]):
 
 class BroadcastQuery(PageQuery):
     status: str | None = Field(None, max_length=12, pattern=NO_NUL,
-                               description="sending or done.")
+                               description="sending, done or cancelled.")
 
 
 class Preview(BaseModel):
@@ -152,3 +154,12 @@ def preview_broadcast(call):
           summary="One broadcast and how far it got", tag="broadcasts", response=BroadcastOut)
 def get_broadcast(call, broadcast_id: int):
     return broadcast_out(call, _broadcast(call, broadcast_id))
+
+
+@endpoint("POST", "/broadcasts/<int:broadcast_id>/cancel", "messages:write",
+          summary="Stop a broadcast: nobody it has not reached yet gets it (409 once it has "
+                  "been sent to everyone)", tag="broadcasts", response=BroadcastOut)
+def cancel_broadcast(call, broadcast_id: int):
+    broadcast = channels().broadcasts.do_cancel_broadcast(call.db, call.store,
+                                                          _broadcast(call, broadcast_id))
+    return broadcast_out(call, broadcast)

@@ -13,7 +13,8 @@ from commerce.errors import DomainError
 CONFLICTS = {"invalid_transition", "duplicate_sku", "catalog_conflict", "category_not_empty",
              "tracking_number_in_use", "address_taken", "channel_address_taken",
              "refund_exceeds_payment", "out_of_stock", "price_changed", "not_a_draft",
-             "name_taken", "code_taken", "webhook_exists", "too_many_webhooks"}
+             "name_taken", "code_taken", "webhook_exists", "too_many_webhooks",
+             "broadcast_finished"}
 
 
 class ApiError(Exception):

@@ -129,8 +129,8 @@ def test_a_broadcast_reports_what_became_of_each_message(app, api, db, crowd, ow
         "id": body["id"], "body": BODY,
         "segment": {"locale": None, "ordered_since": None, "min_spent": None},
         "per_minute": 30, "status": "sending", "recipients": 3, "pending": 3, "sent": 0,
-        "delivered": 0, "failed": 0, "opted_out": 0, "created_at": body["created_at"],
-        "finished_at": None}
+        "delivered": 0, "failed": 0, "opted_out": 0, "cancelled": 0,
+        "created_at": body["created_at"], "finished_at": None}
     customer(db, crowd, DAVID, locale="en", stopped=True)  # texts STOP before his turn
     held.run_all()
     run_jobs()
@@ -144,6 +144,60 @@ def test_a_broadcast_reports_what_became_of_each_message(app, api, db, crowd, ow
         "status": "done", "recipients": 3, "pending": 0, "sent": 2, "delivered": 1,
         "failed": 1, "opted_out": 1}
     assert shown["finished_at"] is not None
+
+
+# -- cancelling -----------------------------------------------------------------------------------
+def test_a_broadcast_cancelled_midway_reaches_nobody_else(api, db, crowd, owner, held, clock,
+                                                        fake_at, run_jobs):
+    created = send(api, owner, per_minute=30).get_json()
+    cancelled = []
+
+    def cancel_after_the_first(pause: int) -> None:  # the merchant, while the first is out
+        if pause == 1:
+            cancelled.append(api.post(f"{BROADCASTS}/{created['id']}/cancel", headers=owner))
+
+    clock.on_sleep = cancel_after_the_first
+    held.run_all()
+    run_jobs()
+
+    [answer] = cancelled
+    assert answer.status_code == 200
+    assert got_it(fake_at) == [AMINA]  # the first, sent before the cancel; then nobody
+    shown = api.get(f"{BROADCASTS}/{created['id']}", headers=owner).get_json()
+    assert {k: shown[k] for k in ("status", "recipients", "pending", "sent", "cancelled")} == {
+        "status": "cancelled", "recipients": 3, "pending": 0, "sent": 1, "cancelled": 2}
+    assert shown["finished_at"] is not None and answer.get_json() == shown
+    assert api.get(f"{BROADCASTS}?status=cancelled", headers=owner).get_json()["items"] == [
+        shown]
+    again = api.post(f"{BROADCASTS}/{created['id']}/cancel", headers=owner)
+    assert (again.status_code, again.get_json()) == (200, shown)  # cancelling twice: the same
+
+
+def test_a_broadcast_sent_to_everyone_cannot_be_cancelled(api, db, crowd, owner, fake_at,
+                                                          run_jobs):
+    created = send(api, owner).get_json()
+    run_jobs()
+    answer = api.post(f"{BROADCASTS}/{created['id']}/cancel", headers=owner)
+    assert error_of(answer) == (409, "broadcast_finished")
+    assert answer.get_json()["error"]["message"] == (
+        "This broadcast has been sent to everyone already.")
+    assert api.get(f"{BROADCASTS}/{created['id']}", headers=owner).get_json()["status"] == "done"
+
+
+def test_only_the_stores_managers_can_cancel_its_broadcasts(app, api, db, crowd, owner,
+                                                           other_owner, held, fake_at,
+                                                           run_jobs):
+    created = send(api, owner).get_json()
+    cancel = f"{BROADCASTS}/{created['id']}/cancel"
+    assert error_of(api.post(cancel, headers=other_owner)) == (404, "not_found")
+    viewer = bearer(app, add_staff(db, crowd, "+254711000077", role="viewer"))
+    assert error_of(api.post(cancel, headers=viewer)) == (403, "forbidden")
+    assert error_of(api.post(f"{BROADCASTS}/999999/cancel", headers=owner)) == (404, "not_found")
+    shown = api.get(f"{BROADCASTS}/{created['id']}", headers=owner).get_json()
+    assert (shown["status"], shown["pending"]) == ("sending", 3)  # nothing changed
+    held.run_all()
+    run_jobs()
+    assert got_it(fake_at) == [AMINA, BARAKA, DAVID]
 
 
 def test_nobody_in_the_segment_is_a_finished_broadcast(api, db, crowd, owner, fake_at):
