@@ -440,6 +440,7 @@ def check_journey(server: Server) -> None:
 
 # -- main ---------------------------------------------------------------------------------------
 def main() -> int:
+    global OPEN_ENDED  # set from --open-ended, as JOURNEY from --journey
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     # What production runs; it runs one worker without Redis, and this bench always has Redis.
     os.environ["REDIS_URL"] = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
@@ -464,9 +465,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.journey:
         JOURNEY[:] = args.journey.split("*")
-    if args.open_ended:
-        global OPEN_ENDED
-        OPEN_ENDED = True
+    OPEN_ENDED = args.open_ended
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     if not set(modes) <= {"paced", "flat"}:
         parser.error("--modes takes paced and/or flat")

@@ -16,6 +16,7 @@ from commerce.db import (
 )
 from commerce.errors import InvalidQuantity, NotFound, OutOfStock
 from commerce.models import Cart, CartLine, Product, Store, Variant
+from commerce.models.catalog import variant_title
 from commerce.money import Money
 
 MAX_LINE_QUANTITY = 99  # a feature-phone shopper typing 1000 by mistake should not lock stock
@@ -60,11 +61,16 @@ def get_active_cart(session: Session, store_id: int, customer_id: int) -> Cart |
     key = _active_key(store_id, customer_id)
     cart = for_transaction(session, key, lambda: _read_active_cart(session, store_id,
                                                                    customer_id))
-    if cart is None or (cart in session and cart.status == "active"):
+    if cart is None or _still_active(session, cart):
         return cart
     cart = _read_active_cart(session, store_id, customer_id)  # ordered or dropped meanwhile
     remember_for_transaction(session, key, cart)
     return cart
+
+
+def _still_active(session: Session, cart: Cart) -> bool:
+    """A remembered cart may have been ordered (or dropped from the session) since."""
+    return cart in session and cart.status == "active"
 
 
 def _active_key(store_id: int, customer_id: int) -> tuple:
@@ -255,19 +261,24 @@ def do_merge_guest_cart(session: Session, store: Store, guest_token: str,
 
 # -- reading -------------------------------------------------------------------------------------
 def view_lines(store: Store, cart: Cart | None) -> CartView:
-    lines = []
-    for line in cart.lines if cart else ():
-        unit = store.money(line.variant.price)
-        lines.append(CartLineView(line.variant_id, line.variant.title, line.quantity, unit,
-                                  unit * line.quantity, line.variant.weight_grams))
-    subtotal = sum((ln.total for ln in lines), Money.zero(store.currency))
-    return CartView(cart.id if cart else None, tuple(lines), subtotal)
+    return _view(store, cart.id if cart else None,
+                 ((line.variant_id, line.variant.title, line.quantity, line.variant.price,
+                   line.variant.weight_grams) for line in (cart.lines if cart else ())))
+
+
+def _view(store: Store, cart_id: int | None, lines) -> CartView:
+    """``lines``: (variant id, title, quantity, unit price, weight) for each, priced now."""
+    shown = []
+    for variant_id, title, quantity, price, weight in lines:
+        unit = store.money(price)
+        shown.append(CartLineView(variant_id, title, quantity, unit, unit * quantity, weight))
+    subtotal = sum((ln.total for ln in shown), Money.zero(store.currency))
+    return CartView(cart_id, tuple(shown), subtotal)
 
 
 # Built once, as the home screen (the cart's count) and every quantity prompt read it. Plain
 # rows: a screen changes nothing, and the ORM's cart, lines and variants cost more CPU to build
-# than the rows (bench/sql_layers.py: a cart ~350 µs through the ORM, ~240 µs as Core). Prices
-# as of now and titles as ``Variant.title``, as ``view_lines`` gives them.
+# than the rows (bench/sql_layers.py: a cart ~350 µs through the ORM, ~240 µs as Core).
 _ACTIVE_CART_ROWS = (
     select(Cart.id, CartLine.variant_id, CartLine.quantity, Variant.price, Variant.weight_grams,
            Variant.name, Product.name)
@@ -285,18 +296,14 @@ def view_cart(session: Session, store: Store, customer_id: int) -> CartView:
     """The customer's active cart as a screen shows it: the cart a service loaded in this
     transaction, if one did, or else read as rows."""
     cart = remembered(session, _active_key(store.id, customer_id))
-    if cart is not None and cart in session and cart.status == "active":
+    if cart is not None and _still_active(session, cart):
         return view_lines(store, cart)
     rows = session.execute(_ACTIVE_CART_ROWS, {"store_id": store.id,
                                                "customer_id": customer_id}).all()
-    lines = []
-    for _cart_id, variant_id, quantity, price, weight, size, product in rows:
-        if variant_id is not None:  # None: the cart has no lines
-            unit = store.money(price)
-            lines.append(CartLineView(variant_id, f"{product} {size}".strip(), quantity, unit,
-                                      unit * quantity, weight))
-    subtotal = sum((ln.total for ln in lines), Money.zero(store.currency))
-    return CartView(rows[0][0] if rows else None, tuple(lines), subtotal)
+    return _view(store, rows[0][0] if rows else None,
+                 ((variant_id, variant_title(product, size), quantity, price, weight)
+                  for _, variant_id, quantity, price, weight, size, product in rows
+                  if variant_id is not None))  # None: a cart with no lines
 
 
 # -- abandoned carts -----------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from commerce.errors import NotFound
 from commerce.models import (
     Category, PaymentGateway, PickupPoint, Product, ShippingRate, ShippingZone, Variant,
 )
+from commerce.models.catalog import variant_title
 
 log = logging.getLogger("commerce.storefront")
 
@@ -165,7 +166,7 @@ def build(session: Session, store_id: int, version: object = None,
         store_id, version, built_at,
         tuple(CategoryView(c.id, c.name, c.parent_id, c.position) for c in categories),
         tuple(ProductView(p.id, p.name, p.category_id, tuple(
-            VariantView(v.id, p.id, v.sku, v.name, f"{p.name} {v.name}".strip(), v.price,
+            VariantView(v.id, p.id, v.sku, v.name, variant_title(p.name, v.name), v.price,
                         v.weight_grams) for v in p.on_sale_variants)) for p in products),
         tuple(ZoneView(z.id, z.name, tuple(z.areas or ()), tuple(
             RateView(r.kind, r.amount, r.min_weight_grams, r.max_weight_grams, r.free_over)

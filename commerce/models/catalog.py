@@ -80,6 +80,11 @@ class ProductImage(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
 
 
+def variant_title(product_name: str, variant_name: str) -> str:
+    """"Tomatoes 1kg"; "Cabbage" when the product has one size (its variant has no name)."""
+    return f"{product_name} {variant_name}".strip()
+
+
 class Variant(Base):
     """What is actually sold and counted: "Tomatoes, 1 kg". Stock lives in ``Stock`` rows."""
 
@@ -108,4 +113,4 @@ class Variant(Base):
 
     @property
     def title(self) -> str:
-        return f"{self.product.name} {self.name}".strip()
+        return variant_title(self.product.name, self.name)
