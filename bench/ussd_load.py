@@ -31,7 +31,11 @@ machine_busy_pct (all cores, from /proc/stat), next to background_busy_pct, the 
 1 s just before the mode while the bench sends nothing (other users of the machine: figures from
 a busy machine are pessimistic). Latency is measured by the client, so it includes the client's
 own GIL queueing under flat-out load.
-Targets: paced p99 < 50 ms, flat-out ratio >= 0.5.
+Targets: paced p99 < 50 ms, flat-out ratio >= 0.5. The ``flat`` line also says what that target
+leaves for Duka's web workers (``target_budget``): target_hops_per_s, cpu_ms_per_hop_at_target
+(the machine's, per hop, at that rate), web_cpu_ms_left_at_target (that, less this run's database
+and load generator CPU per hop) and bare_server_cpu_ms_per_hop, for comparison with
+server_cpu_ms_per_hop.
 
 Everything is bounded: durations, a 15 s HTTP timeout (Africa's Talking's), thread joins with
 timeouts, and both servers are stopped (SIGTERM, then SIGKILL) in ``finally``. No RQ worker runs:
@@ -409,6 +413,25 @@ def figures(mode: str, shoppers: int, tally: Tally, elapsed: float, cpu: dict) -
     }
 
 
+def target_budget(duka: dict, bare: dict, cores: int | None = None) -> dict:
+    """What the flat-out target leaves Duka's web workers per hop.
+
+    At half the bare endpoint's hops/s, the machine's cores give ``cores * 1000 / target`` ms of
+    CPU per hop in all. PostgreSQL, Redis and the load generator share them; at the same work per
+    hop they take what they took in this run, and the rest is what Duka's web workers could
+    spend: ``web_cpu_ms_left_at_target``, to set against ``server_cpu_ms_per_hop`` (Duka's now)
+    and ``bare_server_cpu_ms_per_hop`` (the bare endpoint's, which returns a constant string).
+    """
+    cores = cores or len(os.sched_getaffinity(0))
+    target = 0.5 * bare["hops_per_s"]
+    per_hop = 1000 * cores / max(target, 1e-9)
+    return {"target_hops_per_s": round(target, 1),
+            "cpu_ms_per_hop_at_target": round(per_hop, 2),
+            "web_cpu_ms_left_at_target": round(
+                per_hop - duka["db_cpu_ms_per_hop"] - duka["client_cpu_ms_per_hop"], 2),
+            "bare_server_cpu_ms_per_hop": bare["server_cpu_ms_per_hop"]}
+
+
 def report_failures(label: str, tally: Tally) -> None:
     if tally.samples:
         log(f"{label}: {tally.failed_journeys} failed journeys, {tally.errors} errors; e.g.")
@@ -531,6 +554,7 @@ def main() -> int:
             result["bare_errors"] = bare_result["errors"]
             result["ratio"] = round(result["hops_per_s"] / max(bare_result["hops_per_s"], 1e-9),
                                     3)
+            result.update(target_budget(result, bare_result))
             print(json.dumps(result), flush=True)
         for server in servers:  # anything the servers complained about
             tail = [line for line in server.log_tail(200).splitlines()
