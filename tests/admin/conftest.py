@@ -51,5 +51,12 @@ def other_owner(app, db, other_store):
     return bearer(app, add_staff(db, other_store, "+254733000111"))
 
 
+def error_of(answer) -> tuple[int, str]:
+    """The status and error code of an API refusal, checking the error's shape on the way."""
+    body = answer.get_json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}
+    return answer.status_code, body["error"]["code"]
+
+
 def staff_row(db, store, phone) -> Staff:
     return db.scalar(select(Staff).where(Staff.store_id == store.id, Staff.phone == phone))

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from channels import broadcasts
 from channels.models import Broadcast, OutboundMessage
 from commerce.db import utcnow
-from tests.admin.conftest import add_staff, bearer
+from tests.admin.conftest import add_staff, bearer, error_of
 from tests.channels.test_broadcasts import FakeClock, HeldJobs, customer, paid_order
 
 BROADCASTS = "/api/v1/broadcasts"
@@ -23,12 +23,6 @@ NO_CONSENT = "+254711000005"
 STOPPED = "+254711000006"
 JUMA_CUSTOMER = "+254722000001"  # Duka ya Juma's, consenting
 AT_TOKEN = "at-callback-token"  # Africa's Talking's delivery reports carry it
-
-
-def error_of(answer):
-    body = answer.get_json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}
-    return answer.status_code, body["error"]["code"]
 
 
 @pytest.fixture

@@ -13,18 +13,12 @@ from commerce.catalog_csv import export_catalog_csv
 from commerce.models import (
     Category, Collection, CollectionProduct, Product, ProductImage, Stock, StockMovement, Variant,
 )
-from tests.admin.conftest import OWNER_PHONE, add_staff, bearer, staff_row
+from tests.admin.conftest import OWNER_PHONE, add_staff, bearer, error_of, staff_row
 from tests.helpers import variant_by_sku
 
 V1 = "/api/v1"
 HEADER = ("sku,product,category,description,option1_name,option1_value,option2_name,"
           "option2_value,price,weight_grams,active,stock,image_urls")
-
-
-def error_of(answer) -> tuple[int, str]:
-    body = answer.get_json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}
-    return answer.status_code, body["error"]["code"]
 
 
 def catalog_rows(db) -> tuple:

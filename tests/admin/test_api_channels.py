@@ -3,15 +3,9 @@ from sqlalchemy import select
 
 from commerce import stores
 from commerce.models import ChannelAddress
-from tests.admin.conftest import add_staff, bearer
+from tests.admin.conftest import add_staff, bearer, error_of
 
 ADDRESSES = "/api/v1/channel-addresses"
-
-
-def error_of(answer):
-    body = answer.get_json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}
-    return answer.status_code, body["error"]["code"]
 
 
 def rows(db):

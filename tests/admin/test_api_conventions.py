@@ -6,13 +6,7 @@ import json
 from sqlalchemy import func, select
 
 from admin.models import Staff
-from tests.admin.conftest import add_staff, bearer
-
-
-def error_of(answer):
-    body = answer.get_json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}
-    return answer.status_code, body["error"]["code"]
+from tests.admin.conftest import add_staff, bearer, error_of
 
 
 def staff_count(db):

@@ -7,16 +7,10 @@ from commerce.customers import do_add_address, get_or_create_customer
 from commerce.models import Cart, Customer
 from commerce.order_payments import do_record_payment
 from commerce.refunds import do_refund
-from tests.admin.conftest import add_staff, bearer
+from tests.admin.conftest import add_staff, bearer, error_of
 from tests.helpers import place_order, variant_by_sku
 
 WANJIKU, OTIENO = "+254712345678", "+254722000111"
-
-
-def error_of(answer):
-    body = answer.get_json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}
-    return answer.status_code, body["error"]["code"]
 
 
 def customer_row(db, customer_id):

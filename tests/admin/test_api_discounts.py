@@ -6,15 +6,9 @@ from sqlalchemy import select
 
 from commerce.models import DiscountCode
 from commerce.promotions import DiscountRefused, check_discount_code
-from tests.admin.conftest import add_staff, bearer
+from tests.admin.conftest import add_staff, bearer, error_of
 
 CODES = "/api/v1/discount-codes"
-
-
-def error_of(answer):
-    body = answer.get_json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}
-    return answer.status_code, body["error"]["code"]
 
 
 def codes(db):

@@ -11,16 +11,10 @@ from sqlalchemy import func, select
 
 from commerce import drafts
 from commerce.models import Customer, Order, OrderLine, OrderStatusChange, OutboxEvent, Stock
-from tests.admin.conftest import add_staff, bearer
+from tests.admin.conftest import add_staff, bearer, error_of
 from tests.helpers import events_named, fresh, on_hand, place_order, variant_by_sku
 
 V1 = "/api/v1"
-
-
-def error_of(answer) -> tuple[int, str]:
-    body = answer.get_json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}
-    return answer.status_code, body["error"]["code"]
 
 
 def rows(db) -> tuple:

@@ -3,19 +3,13 @@ from sqlalchemy import select
 
 from commerce.models import PaymentGateway
 from payments import gateways
-from tests.admin.conftest import add_staff, bearer
+from tests.admin.conftest import add_staff, bearer, error_of
 
 GATEWAYS = "/api/v1/gateways"
 MPESA = {"settings": {"shortcode": "174379"},
          "secrets": {"consumer_key": "ck-very-secret-1", "consumer_secret": "cs-very-secret-2",
                      "passkey": "pk-very-secret-3"}}
 SECRET_VALUES = ("ck-very-secret-1", "cs-very-secret-2", "pk-very-secret-3")
-
-
-def error_of(answer):
-    body = answer.get_json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}
-    return answer.status_code, body["error"]["code"]
 
 
 def rows(db):

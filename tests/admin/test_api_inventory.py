@@ -3,14 +3,8 @@ from sqlalchemy import func, select
 
 from commerce import inventory
 from commerce.models import Location, Product, Stock, StockMovement, Variant
-from tests.admin.conftest import OWNER_PHONE, add_staff, bearer, staff_row
+from tests.admin.conftest import OWNER_PHONE, add_staff, bearer, error_of, staff_row
 from tests.helpers import events_named, on_hand, variant_by_sku
-
-
-def error_of(answer):
-    body = answer.get_json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}
-    return answer.status_code, body["error"]["code"]
 
 
 def shop(db, store):

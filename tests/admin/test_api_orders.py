@@ -17,16 +17,10 @@ from commerce.models import (
     Fulfilment, FulfilmentLine, Order, OrderLine, OrderStatusChange, Payment, Refund, RefundLine,
     Stock, StockMovement,
 )
-from tests.admin.conftest import add_staff, bearer
+from tests.admin.conftest import add_staff, bearer, error_of
 from tests.helpers import events_named, fresh, on_hand, place_order
 
 V1 = "/api/v1"
-
-
-def error_of(answer) -> tuple[int, str]:
-    body = answer.get_json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}
-    return answer.status_code, body["error"]["code"]
 
 
 def order_rows(db) -> tuple:

@@ -20,17 +20,11 @@ from commerce.money import Money
 from payments import gateways, service
 from payments.base import SUCCEEDED, Initiated, Outcome, ProviderRefused, RefundOutcome
 from payments.registry import PROVIDERS
-from tests.admin.conftest import add_staff, bearer
+from tests.admin.conftest import add_staff, bearer, error_of
 from tests.helpers import events_named, fresh, on_hand, place_order
 
 V1 = "/api/v1"
 SECRET = "sk_live_do_not_show"
-
-
-def error_of(answer) -> tuple[int, str]:
-    body = answer.get_json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}
-    return answer.status_code, body["error"]["code"]
 
 
 def money_rows(db) -> tuple:

@@ -9,16 +9,10 @@ from commerce.models import Order, Refund
 from commerce.order_payments import do_record_payment
 from commerce.refunds import do_refund
 from payments.cod import do_mark_cash_received
-from tests.admin.conftest import add_staff, bearer
+from tests.admin.conftest import add_staff, bearer, error_of
 from tests.helpers import place_order
 
 REPORT = "/api/v1/reports/sales"
-
-
-def error_of(answer):
-    body = answer.get_json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}
-    return answer.status_code, body["error"]["code"]
 
 
 def at(text):

@@ -3,15 +3,9 @@ from sqlalchemy import func, select
 
 from commerce import shipping
 from commerce.models import Location, PickupPoint, ShippingRate, ShippingZone
-from tests.admin.conftest import add_staff, bearer
+from tests.admin.conftest import add_staff, bearer, error_of
 
 ZONES, RATES, POINTS = "/api/v1/shipping-zones", "/api/v1/shipping-rates", "/api/v1/pickup-points"
-
-
-def error_of(answer):
-    body = answer.get_json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}
-    return answer.status_code, body["error"]["code"]
 
 
 def rows(db):

@@ -1,6 +1,6 @@
 """GET and PATCH /store: the store's own settings, through commerce.stores."""
 from commerce.models import Store
-from tests.admin.conftest import add_staff, bearer
+from tests.admin.conftest import add_staff, bearer, error_of
 
 DEMO = {
     "slug": "mama-mboga", "name": "Mama Mboga Fresh", "currency": "KES", "country": "KE",
@@ -11,12 +11,6 @@ DEMO = {
     "tax_rate_bp": 1600, "prices_include_tax": True, "reservation_minutes": 15,
     "abandoned_cart_minutes": 60, "low_stock_threshold": 5,
 }
-
-
-def error_of(answer):
-    body = answer.get_json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}
-    return answer.status_code, body["error"]["code"]
 
 
 def snapshot(db, store_id):

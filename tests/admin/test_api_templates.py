@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from channels.models import MessageTemplate
 from channels.templates import NOTICES
-from tests.admin.conftest import add_staff, bearer
+from tests.admin.conftest import add_staff, bearer, error_of
 from tests.helpers import place_order
 
 TEMPLATES = "/api/v1/message-templates"
@@ -13,12 +13,6 @@ PLACED_EN = f"{TEMPLATES}/order.placed/en"
 SHOPPER = "+254712345678"  # place_order's customer
 DEFAULT_RECEIPT = ("Mama Mboga Fresh: order #1001 received. 2x Tomatoes 1kg, 1x Onions 1kg. "
                    "Total KSh 340.00. Pay cash on delivery. Help: +254700123456")
-
-
-def error_of(answer):
-    body = answer.get_json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}
-    return answer.status_code, body["error"]["code"]
 
 
 def rows(db):
