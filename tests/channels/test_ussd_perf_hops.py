@@ -5,7 +5,7 @@ import re
 import fakeredis
 import pytest
 from redis import Redis
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from channels.sessions import RedisSessions
 from commerce import carts, catalog
@@ -28,6 +28,25 @@ def test_after_the_dial_a_hop_looks_up_neither_the_store_nor_the_customer(hop, s
     statements.clear()
     assert hop("1").startswith("CON Choose a product:")  # a gateway's retry: nothing to read
     assert statements == []
+
+
+def test_hops_that_only_read_end_with_commit_so_prepared_statements_are_kept(app, hop):
+    """psycopg forgets its prepared statements on ROLLBACK; a menu hop reads, then commits."""
+    ended = []
+    engine = app.extensions["duka.engine"]
+    listeners = [("commit", lambda _conn: ended.append("commit")),
+                 ("rollback", lambda _conn: ended.append("rollback"))]
+    for name, listener in listeners:
+        event.listen(engine, name, listener)
+    try:
+        hop("")
+        ended.clear()
+        assert hop("1").startswith("CON Choose a product:")  # reads stock levels
+        assert hop("1*1").startswith("CON Cabbage")  # reads stock levels and the cart
+        assert ended == ["commit", "commit"]
+    finally:
+        for name, listener in listeners:
+            event.remove(engine, name, listener)
 
 
 def test_a_language_chosen_in_the_session_is_used_on_the_next_hops(hop, db, store):
