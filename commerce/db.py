@@ -125,6 +125,14 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
             cur.close()
 
+        @event.listens_for(engine, "savepoint")
+        def _begin_before_savepoint(conn, _name):
+            # Python's sqlite3 sends BEGIN before the first INSERT/UPDATE/DELETE, not before a
+            # SAVEPOINT; a SAVEPOINT outside a transaction starts one of its own, and its
+            # RELEASE commits it, whatever the session does next. Begin the real one first.
+            if not conn.connection.dbapi_connection.in_transaction:
+                conn.exec_driver_sql("BEGIN")
+
         return engine
     engine = create_engine(url, pool_size=10, max_overflow=20)
     _ping_when_idle(engine)

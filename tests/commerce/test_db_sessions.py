@@ -75,6 +75,17 @@ def test_a_core_update_not_committed_is_rolled_back(factory):
     assert _store_name(factory) == "Mama Mboga Fresh"
 
 
+def test_what_a_savepoint_saved_goes_with_the_transaction_that_held_it(factory):
+    """On SQLite too: there a SAVEPOINT sent outside a transaction began one of its own, and
+    its RELEASE committed it."""
+    with factory() as session:
+        session.scalar(select(Store.name))  # a read: sqlite3 begins nothing for it
+        with session.begin_nested():
+            session.get(Store, factory.store_id).name = "Renamed"
+    assert factory.ended == ["rollback"]
+    assert _store_name(factory) == "Mama Mboga Fresh"
+
+
 def test_a_block_that_raised_after_reading_is_rolled_back(factory):
     with pytest.raises(RuntimeError):
         with factory() as session:

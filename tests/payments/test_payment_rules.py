@@ -131,6 +131,27 @@ def test_another_way_to_pay_waits_for_the_open_payment(app, db, store, pay):
         service.do_request_payment(db, store, order.id, "cod")
 
 
+def test_a_callback_that_failed_midway_is_not_remembered_so_its_retry_applies(
+        app, db, store, pay, monkeypatch):
+    """The callback's key is saved under a savepoint; if applying it then fails, the key goes
+    with the rest, or the provider's retry would be taken for a duplicate and never applied.
+    (On SQLite a savepoint that opened the transaction committed on its own.)"""
+    order = place_order(db, store, payment_method="mpesa")
+    payment = pay(order)
+    apply = service._apply
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(service, "_apply", broken)
+    with pytest.raises(RuntimeError):
+        service.do_apply_outcome(db, payment.id, success(payment))
+    assert db.scalars(select(PaymentCallback)).all() == []
+    monkeypatch.setattr(service, "_apply", apply)
+    assert service.do_apply_outcome(db, payment.id, success(payment)) == "applied"
+    assert fresh(db, order.id).financial_status == "paid"
+
+
 def test_a_success_pays_the_order_once_however_often_it_is_reported(app, db, store, pay,
                                                                     callbacks):
     order = place_order(db, store, payment_method="mpesa")
