@@ -37,6 +37,8 @@ graceful_timeout = 10
 # A hop goes to PostgreSQL and Redis several times; each time it comes back it may wait that
 # long behind another thread's Python work, a transaction holding its row locks meanwhile.
 # Measured with bench/ussd_load.py (100 paced shoppers): p50 17 -> 13 ms, p99 ~160 -> ~110 ms.
+# Flat out it costs nothing measurable: 5 alternating pairs against 5 ms gave a Duka/bare ratio
+# of 0.192-0.225 with it and 0.206-0.244 without, the box's drift being as large.
 GIL_SWITCH_INTERVAL = 0.0005
 
 
