@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -171,7 +172,8 @@ def _ping_when_idle(engine: Engine) -> None:
 # sessions end those with COMMIT. Measured with bench/ussd_load.py flat out: PostgreSQL's and
 # Redis's CPU per hop 1.69 -> 1.0 ms (see the README's Benchmarks).
 _WROTE = "duka.wrote"  # Connection.info: this transaction sent more than SELECTs, or failed
-_CONNECTION = "duka.connection"  # Session.info: the connection of its transaction
+_CONNECTIONS = "duka.connections"  # Session.info: the connections of its transaction
+_WATCHED: weakref.WeakSet = weakref.WeakSet()  # engines whose writes are noted (_watch_writes)
 
 
 class DukaSession(Session):
@@ -180,23 +182,29 @@ class DukaSession(Session):
     and was not committed is rolled back, and so is every transaction of a block that raised."""
 
     def __exit__(self, type_, value, traceback) -> None:
-        if type_ is None:
-            connection = self.info.get(_CONNECTION)
-            if (connection is not None and not connection.info.get(_WROTE)
-                    and not (self.new or self.dirty or self.deleted)):
+        try:
+            if type_ is None and self._only_read():
                 self.commit()
-        super().__exit__(type_, value, traceback)
+        finally:
+            super().__exit__(type_, value, traceback)
+
+    def _only_read(self) -> bool:
+        connections = self.info.get(_CONNECTIONS)
+        return bool(connections) and not (self.new or self.dirty or self.deleted) and all(
+            connection.engine in _WATCHED and not connection.closed
+            and not connection.invalidated and not connection.info.get(_WROTE)
+            for connection in connections)
 
 
 @event.listens_for(DukaSession, "after_begin")
 def _note_connection(session: Session, _transaction, connection) -> None:
-    session.info[_CONNECTION] = connection
+    session.info.setdefault(_CONNECTIONS, []).append(connection)
 
 
-@event.listens_for(DukaSession, "after_commit")
-@event.listens_for(DukaSession, "after_rollback")
-def _forget_connection(session: Session) -> None:
-    session.info.pop(_CONNECTION, None)
+@event.listens_for(DukaSession, "after_transaction_end")
+def _forget_connections(session: Session, transaction) -> None:
+    if transaction.parent is None:  # the database transaction is over (commit, rollback, close)
+        session.info.pop(_CONNECTIONS, None)
 
 
 def _note_statement(conn, _cursor, statement: str, _parameters, _context, _many) -> None:
@@ -205,12 +213,14 @@ def _note_statement(conn, _cursor, statement: str, _parameters, _context, _many)
 
 
 def _note_failure(context) -> None:
-    if context.connection is not None:
-        context.connection.info[_WROTE] = True  # ends as it would have: ROLLBACK
+    connection = context.connection
+    if connection is not None and not connection.invalidated:
+        connection.info[_WROTE] = True  # ends as it would have: ROLLBACK
 
 
 def _transaction_over(conn) -> None:
-    conn.info.pop(_WROTE, None)
+    if not conn.invalidated:  # an invalidated one has no info left (the pool dropped it)
+        conn.info.pop(_WROTE, None)
 
 
 def _handed_back_over(_dbapi_conn, record) -> None:
@@ -218,13 +228,14 @@ def _handed_back_over(_dbapi_conn, record) -> None:
 
 
 def _watch_writes(engine: Engine) -> None:
-    if event.contains(engine, "before_cursor_execute", _note_statement):
+    if engine in _WATCHED:
         return
     event.listen(engine, "before_cursor_execute", _note_statement)
     event.listen(engine, "handle_error", _note_failure)
     event.listen(engine, "commit", _transaction_over)
     event.listen(engine, "rollback", _transaction_over)
     event.listen(engine, "checkin", _handed_back_over)
+    _WATCHED.add(engine)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker:

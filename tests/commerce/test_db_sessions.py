@@ -2,11 +2,12 @@
 statements it prepared), ROLLBACK for anything else not committed, as ever."""
 from __future__ import annotations
 
+import psycopg
 import pytest
-from sqlalchemy import event, select, text, update
+from sqlalchemy import create_engine, event, select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from commerce.db import make_engine, make_session_factory
+from commerce.db import DukaSession, make_engine, make_session_factory, normalise_url
 from commerce.models import Category, Store
 from tests.conftest import TEST_DATABASE_URL
 
@@ -108,6 +109,74 @@ def test_after_a_commit_a_later_read_is_committed_too(factory):
         session.scalar(select(Store.name))
     assert factory.ended == ["commit", "commit"]
     assert _store_name(factory) == "Renamed"
+
+
+def test_a_block_that_closed_its_session_itself_ends_quietly(factory):
+    with factory() as session:
+        session.scalar(select(Store.name))
+        session.close()
+    assert factory.ended == ["rollback"]  # close() ended it, as ever
+
+
+def test_a_session_on_an_engine_nobody_watches_never_commits_by_itself(database_url, store):
+    """Only an engine made ready by make_session_factory says what a transaction wrote."""
+    engine = create_engine(normalise_url(database_url))
+    try:
+        with DukaSession(bind=engine) as session:
+            session.get(Store, store.id).name = "Renamed"
+            session.flush()
+        with DukaSession(bind=engine) as session:
+            assert session.get(Store, store.id).name == "Mama Mboga Fresh"
+    finally:
+        engine.dispose()
+
+
+def test_a_write_on_one_connection_is_not_committed_by_a_read_on_another(app, store):
+    other = make_engine(app.config["DATABASE_URL"])
+    make_session_factory(other)
+    try:
+        with DukaSession(binds={Store: app.extensions["duka.engine"], Category: other}) as s:
+            s.get(Store, store.id).name = "Renamed"
+            s.flush()
+            s.scalars(select(Category)).all()  # a read, on the other engine
+        with app.extensions["duka.db"]() as session:
+            assert session.get(Store, store.id).name == "Mama Mboga Fresh"
+    finally:
+        other.dispose()
+
+
+def _dropped_by_the_server(session) -> None:
+    """What a database restart does to the session's connection."""
+    pid = session.scalar(text("SELECT pg_backend_pid()"))
+    with psycopg.connect(TEST_DATABASE_URL, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        admin.execute("SELECT pg_sleep(0.05)")
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="a server that drops the connection")
+def test_a_connection_the_server_dropped_fails_as_a_database_error_and_rolls_back(app, store):
+    make = app.extensions["duka.db"]
+    with pytest.raises(DBAPIError) as failed:
+        with make() as session:
+            _dropped_by_the_server(session)
+            session.scalar(select(Store.name))
+    assert failed.value.connection_invalidated
+    with make() as session:
+        _dropped_by_the_server(session)
+        with pytest.raises(DBAPIError):
+            session.scalar(select(Store.name))
+        session.rollback()  # as committing() does: no second error
+        assert session.scalar(select(Store.name)) == "Mama Mboga Fresh"
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="a server that drops the connection")
+def test_a_block_that_caught_a_dropped_connection_ends_quietly(app, store):
+    with app.extensions["duka.db"]() as session:
+        _dropped_by_the_server(session)
+        with pytest.raises(DBAPIError):
+            session.scalar(select(Store.name))
+    with app.extensions["duka.db"]() as session:  # and the pool carries on
+        assert session.scalar(select(Store.name)) == "Mama Mboga Fresh"
 
 
 @pytest.mark.skipif(not TEST_DATABASE_URL, reason="PostgreSQL's prepared statements")
