@@ -132,6 +132,12 @@ def _forget_messages(session: Session, previous_transaction) -> None:
     outbound.forget_rolled_back(session)
 
 
+@event.listens_for(Session, "after_transaction_end")
+def _forget_outbox_kick(session: Session, transaction) -> None:
+    if transaction.parent is None:  # rolled back (a commit has used it up): nothing to relay
+        session.info.pop("outbox_dirty", None)
+
+
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__)
     load_config(app, config)

@@ -308,6 +308,9 @@ def _publish_changes(session: Session) -> None:
         session.info[KEY].changed(sorted(changed, key=str))
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget_changes(session: Session) -> None:
-    session.info.pop(_CHANGED, None)
+@event.listens_for(Session, "after_transaction_end")
+def _forget_changes(session: Session, transaction) -> None:
+    # The database transaction is over (after_commit has published what it changed). Not on a
+    # savepoint's rollback: what the transaction changed before the savepoint still commits.
+    if transaction.parent is None:
+        session.info.pop(_CHANGED, None)

@@ -80,6 +80,16 @@ def test_a_change_rolled_back_changes_nothing(hop, db, store, statements):
     assert catalog_reads(statements) == []  # nothing changed: the kept storefront serves
 
 
+def test_a_change_committed_after_a_savepoint_rolled_back_shows_at_once(hop, db, store):
+    assert "Cabbage KSh 60" in hop("1")
+    cabbage = db.query(Variant).filter_by(sku="CABB").one()
+    cabbage.price = 7500
+    db.flush()
+    db.begin_nested().rollback()  # e.g. a duplicate refused by a unique key
+    db.commit()
+    assert "Cabbage KSh 75" in hop("1*0*1")
+
+
 def stores_of(app, versions, clock=None) -> sessionmaker:
     """A session factory on the app's database whose storefronts live in one process of their
     own (``versions`` shared as Redis would share them)."""

@@ -7,9 +7,11 @@ import pytest
 from sqlalchemy import create_engine, event, select, text, update
 from sqlalchemy.exc import DBAPIError
 
+from commerce import events
 from commerce.db import DukaSession, make_engine, make_session_factory, normalise_url
 from commerce.models import Category, Store
 from tests.conftest import TEST_DATABASE_URL
+from wsgi import JOBS
 
 
 @pytest.fixture
@@ -143,6 +145,30 @@ def test_a_write_on_one_connection_is_not_committed_by_a_read_on_another(app, st
             assert session.get(Store, store.id).name == "Mama Mboga Fresh"
     finally:
         other.dispose()
+
+
+def test_events_rolled_back_kick_no_relay_when_a_later_read_commits(factory):
+    """The relay is queued after a commit that recorded events, not after one that only read
+    because an earlier transaction recorded some and was rolled back."""
+    queued = []
+
+    class Jobs:
+        def enqueue(self, job, *args, **kwargs):
+            queued.append(job.__name__)
+
+    with factory() as session:
+        session.info[JOBS] = Jobs()
+        events.record(session, factory.store_id, events.ORDER_PLACED, {"order_id": 0})
+        session.flush()
+        session.rollback()
+        session.scalar(select(Store.name))
+    assert factory.ended == ["rollback", "commit"]
+    assert queued == []
+    with factory() as session:
+        session.info[JOBS] = Jobs()
+        events.record(session, factory.store_id, events.ORDER_PLACED, {"order_id": 0})
+        session.commit()
+    assert queued == ["relay_events"]
 
 
 def _dropped_by_the_server(session) -> None:
