@@ -119,7 +119,7 @@ def _relay_after_commit(session: Session) -> None:
     if jobs is None or session.in_nested_transaction():  # a savepoint: the real commit comes later
         return
     try:
-        if session.info.pop("outbox_dirty", False):
+        if session.info.pop(events.RECORDED, False):
             jobs.enqueue(relay_events)
         for message_ids in outbound.take_committed(session):  # one job per recipient
             jobs.enqueue(outbound.deliver_message, *message_ids, retries=outbound.SEND_RETRIES)
@@ -130,12 +130,6 @@ def _relay_after_commit(session: Session) -> None:
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_messages(session: Session, previous_transaction) -> None:
     outbound.forget_rolled_back(session)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_outbox_kick(session: Session, transaction) -> None:
-    if transaction.parent is None:  # rolled back (a commit has used it up): nothing to relay
-        session.info.pop("outbox_dirty", None)
 
 
 def create_app(config: dict | None = None) -> Flask:

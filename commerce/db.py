@@ -99,6 +99,25 @@ def _forget(session: Session, *_) -> None:
     session.info.pop(_MEMO, None)  # the transaction that read them is over
 
 
+_TRANSACTION_KEYS: set[str] = set()  # see transaction_scoped
+
+
+def transaction_scoped(key: str) -> str:
+    """Declare ``key`` a ``Session.info`` key that lives as long as the database transaction:
+    it is dropped when the transaction ends (after ``after_commit`` listeners have used it, on
+    rollback, or on close), but not when a savepoint inside it rolls back, since what the
+    transaction noted before the savepoint still commits. Returns ``key``."""
+    _TRANSACTION_KEYS.add(key)
+    return key
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _end_of_transaction(session: Session, transaction) -> None:
+    if transaction.parent is None:  # the database transaction, not a savepoint
+        for key in _TRANSACTION_KEYS:
+            session.info.pop(key, None)
+
+
 def insert_for(session: Session, model):
     """``insert(model)`` in the dialect of the session's database, which has
     ``on_conflict_do_nothing`` (PostgreSQL and SQLite spell it the same way)."""
@@ -172,7 +191,7 @@ def _ping_when_idle(engine: Engine) -> None:
 # sessions end those with COMMIT. Measured with bench/ussd_load.py flat out: PostgreSQL's and
 # Redis's CPU per hop 1.69 -> 1.0 ms (see the README's Benchmarks).
 _WROTE = "duka.wrote"  # Connection.info: this transaction sent more than SELECTs, or failed
-_CONNECTIONS = "duka.connections"  # Session.info: the connections of its transaction
+_CONNECTIONS = transaction_scoped("duka.connections")  # the connections of its transaction
 _WATCHED: weakref.WeakSet = weakref.WeakSet()  # engines whose writes are noted (_watch_writes)
 
 
@@ -201,12 +220,6 @@ def _note_connection(session: Session, _transaction, connection) -> None:
     session.info.setdefault(_CONNECTIONS, []).append(connection)
 
 
-@event.listens_for(DukaSession, "after_transaction_end")
-def _forget_connections(session: Session, transaction) -> None:
-    if transaction.parent is None:  # the database transaction is over (commit, rollback, close)
-        session.info.pop(_CONNECTIONS, None)
-
-
 def _note_statement(conn, _cursor, statement: str, _parameters, _context, _many) -> None:
     if statement[:6].lower() != "select":  # INSERT, UPDATE, DELETE, SAVEPOINT, text(...)
         conn.info[_WROTE] = True
@@ -219,12 +232,10 @@ def _note_failure(context) -> None:
 
 
 def _transaction_over(conn) -> None:
+    # Every end of a transaction on a Connection comes here (a Session's close too); should a
+    # flag outlive one anyway, the next transaction only ends with ROLLBACK, as before.
     if not conn.invalidated:  # an invalidated one has no info left (the pool dropped it)
         conn.info.pop(_WROTE, None)
-
-
-def _handed_back_over(_dbapi_conn, record) -> None:
-    record.info.pop(_WROTE, None)  # the pool ended whatever the transaction was
 
 
 def _watch_writes(engine: Engine) -> None:
@@ -234,7 +245,6 @@ def _watch_writes(engine: Engine) -> None:
     event.listen(engine, "handle_error", _note_failure)
     event.listen(engine, "commit", _transaction_over)
     event.listen(engine, "rollback", _transaction_over)
-    event.listen(engine, "checkin", _handed_back_over)
     _WATCHED.add(engine)
 
 

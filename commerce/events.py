@@ -13,10 +13,13 @@ from typing import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from commerce.db import utcnow
+from commerce.db import transaction_scoped, utcnow
 from commerce.models import OutboxEvent
 
 log = logging.getLogger(__name__)
+
+# Session.info key: this transaction recorded events (the after-commit hook kicks the relay)
+RECORDED = transaction_scoped("duka.outbox_dirty")
 
 # The events others may subscribe to (payload keys in brackets).
 ORDER_PLACED = "order.placed"  # order_id, number
@@ -50,7 +53,7 @@ def subscribe(name: str, handler: Handler) -> None:
 
 def record(session: Session, store_id: int | None, name: str, payload: dict) -> None:
     session.add(OutboxEvent(store_id=store_id, name=name, payload=payload))
-    session.info["outbox_dirty"] = True  # tells the after-commit hook to kick the relay
+    session.info[RECORDED] = True
 
 
 def relay_pending(session: Session, batch: int = 100) -> int:

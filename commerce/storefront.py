@@ -26,6 +26,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session, selectinload
 
 from commerce.catalog import tree_of, with_descendants
+from commerce.db import transaction_scoped
 from commerce.errors import NotFound
 from commerce.models import (
     Category, PaymentGateway, PickupPoint, Product, ShippingRate, ShippingZone, Variant,
@@ -35,7 +36,7 @@ from commerce.models.catalog import variant_title
 log = logging.getLogger("commerce.storefront")
 
 KEY = "duka.storefronts"  # Session.info key: the app's Storefronts (set by create_app)
-_CHANGED = "duka.storefront_changes"  # Session.info key: stores changed in this transaction
+_CHANGED = transaction_scoped("duka.storefront_changes")  # stores changed in this transaction
 MAX_AGE = 60.0  # seconds
 RECHECK = 1.0  # seconds between version checks per store: another process's change shows by then
 SHOWN = (Category, Product, Variant, ShippingZone, ShippingRate, PickupPoint,
@@ -307,10 +308,3 @@ def _publish_changes(session: Session) -> None:
     if changed:
         session.info[KEY].changed(sorted(changed, key=str))
 
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_changes(session: Session, transaction) -> None:
-    # The database transaction is over (after_commit has published what it changed). Not on a
-    # savepoint's rollback: what the transaction changed before the savepoint still commits.
-    if transaction.parent is None:
-        session.info.pop(_CHANGED, None)

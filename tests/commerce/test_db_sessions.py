@@ -2,10 +2,13 @@
 statements it prepared), ROLLBACK for anything else not committed, as ever."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import psycopg
 import pytest
 from sqlalchemy import create_engine, event, select, text, update
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import sessionmaker
 
 from commerce import events
 from commerce.db import DukaSession, make_engine, make_session_factory, normalise_url
@@ -14,12 +17,24 @@ from tests.conftest import TEST_DATABASE_URL
 from wsgi import JOBS
 
 
+@dataclass
+class Sessions:
+    """The app's session factory (call it), the demo store's id, and how each transaction on
+    the app's engine ended ("commit" or "rollback")."""
+
+    make: sessionmaker
+    store_id: int
+    ended: list[str] = field(default_factory=list)
+
+    def __call__(self) -> DukaSession:
+        return self.make()
+
+
 @pytest.fixture
 def factory(app, store):
-    """The app's session factory, and the demo store's id, with an ``ended`` list of how each
-    transaction ended ("commit" or "rollback")."""
     engine = app.extensions["duka.engine"]
-    ended: list[str] = []
+    sessions = Sessions(app.extensions["duka.db"], store.id)
+    ended = sessions.ended
 
     def on_commit(_conn):
         ended.append("commit")
@@ -29,9 +44,7 @@ def factory(app, store):
 
     event.listen(engine, "commit", on_commit)
     event.listen(engine, "rollback", on_rollback)
-    make = app.extensions["duka.db"]
-    make.ended, make.store_id = ended, store.id
-    yield make
+    yield sessions
     event.remove(engine, "commit", on_commit)
     event.remove(engine, "rollback", on_rollback)
 
