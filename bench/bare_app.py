@@ -16,13 +16,17 @@ MENU = "CON Karibu Mama Mboga Fresh!\n1. Shop\n2. My cart"
 app = Flask(__name__)
 
 
-@app.post("/channels/ussd/africastalking")
-def africastalking_hop() -> Response:
-    form = request.form
+def unreadable(form) -> Response | None:
+    """The 400 screen for a form without Africa's Talking's fields (None if it has them)."""
     if any(field not in form for field in REQUIRED_FIELDS):
         return Response("END Sorry, this request could not be read. Please dial again.",
                         status=400, mimetype="text/plain")
-    return Response(MENU, mimetype="text/plain")
+    return None
+
+
+@app.post("/channels/ussd/africastalking")
+def africastalking_hop() -> Response:
+    return unreadable(request.form) or Response(MENU, mimetype="text/plain")
 
 
 @app.get("/healthz")

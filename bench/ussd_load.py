@@ -37,8 +37,15 @@ leaves for Duka's web workers (``target_budget``): target_hops_per_s, cpu_ms_per
 and load generator CPU per hop) and bare_server_cpu_ms_per_hop, for comparison with
 server_cpu_ms_per_hop.
 
+``--floor`` (flat mode) also walks the same journey flat out against ``bench/floor_app.py``, a
+third gunicorn with the same settings that does only what a stateful purchase must do on this
+stack (two Redis round trips a hop, one Core read, the order's three writes; no ORM, dialog or
+rendering), and adds floor_hops_per_s, floor_ratio (floor / bare), floor_errors and the floor's
+server and database CPU per hop to the flat line: how far the flat-out target is from what the
+stack itself allows.
+
 Everything is bounded: durations, a 15 s HTTP timeout (Africa's Talking's), thread joins with
-timeouts, and both servers are stopped (SIGTERM, then SIGKILL) in ``finally``. No RQ worker runs:
+timeouts, and every server is stopped (SIGTERM, then SIGKILL) in ``finally``. No RQ worker runs:
 the jobs each order queues (event relay, SMS receipt) wait in the flushed Redis db.
 """
 from __future__ import annotations
@@ -65,6 +72,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import httpx
+from gunicorn.config import Config as GunicornConfig
 
 # -- the journey: inputs after the dial, one per hop (the dial itself is the first hop) ------------
 # home -> 1 Vegetables -> 1 Cabbage -> quantity 1 -> 1 Checkout -> 1 Pick up at the shop
@@ -193,6 +201,9 @@ def start_server(name: str, app_spec: str, chdir: Path, args, env: dict, logdir:
            "--chdir", str(chdir), "-w", str(args.workers), "-k", "gthread",
            "--threads", str(args.threads), "-b", f"127.0.0.1:{port}", "--keep-alive", "5",
            "--timeout", "30", "--graceful-timeout", "5", "--log-level", "warning", app_spec]
+    if "control_socket_disable" in GunicornConfig().settings:  # gunicorn 27+
+        # each would claim the same ~/.gunicorn/gunicorn.ctl and log an error
+        cmd.insert(-1, "--no-control-socket")
     with open(log_path, "wb") as out:
         process = subprocess.Popen(cmd, cwd=chdir, env=env, stdout=out, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, start_new_session=True)
@@ -432,6 +443,25 @@ def target_budget(duka: dict, bare: dict, cores: int | None = None) -> dict:
             "bare_server_cpu_ms_per_hop": bare["server_cpu_ms_per_hop"]}
 
 
+def floor_figures(args, run_id: int, floor: Server, bare: dict) -> dict:
+    """Flat out against ``bench/floor_app.py``: the same journey with only what a stateful
+    purchase must do (two Redis round trips, one Core read a hop, the order's three writes)."""
+    log(f"flat: the same journey against the floor app for {args.flat_duration}s")
+    run_load(shopper, args.flat_shoppers, args.warmup, f"+2547{run_id}7", [floor], pause=0.0)
+    background = background_busy()
+    tally, elapsed, cpu = run_load(shopper, args.flat_shoppers, args.flat_duration,
+                                   f"+2547{run_id}8", [floor], pause=0.0)
+    cpu["background_busy_pct"] = background
+    report_failures("floor", tally)
+    result = figures("floor", args.flat_shoppers, tally, elapsed, cpu)
+    log("floor figures: " + json.dumps(result))
+    return {"floor_hops_per_s": result["hops_per_s"],
+            "floor_ratio": round(result["hops_per_s"] / max(bare["hops_per_s"], 1e-9), 3),
+            "floor_errors": result["errors"] + result["failed_journeys"],
+            "floor_server_cpu_ms_per_hop": result["server_cpu_ms_per_hop"],
+            "floor_db_cpu_ms_per_hop": result["db_cpu_ms_per_hop"]}
+
+
 def report_failures(label: str, tally: Tally) -> None:
     if tally.samples:
         log(f"{label}: {tally.failed_journeys} failed journeys, {tally.errors} errors; e.g.")
@@ -485,6 +515,9 @@ def main() -> int:
     parser.add_argument("--open-ended", action="store_true",
                         help="the journey may stop on a CON screen: browsing without an order, "
                              "e.g. --journey '1*0*1*1*0*0' (what hops cost with no writes)")
+    parser.add_argument("--floor", action="store_true",
+                        help="flat mode also runs the same journey against bench/floor_app.py: "
+                             "the least a purchase can cost on this stack")
     args = parser.parse_args()
     if args.journey:
         JOURNEY[:] = args.journey.split("*")
@@ -512,6 +545,14 @@ def main() -> int:
         servers.append(duka)
         bare = start_server("bare", "bare_app:app", ROOT / "bench", args, env, logdir)
         servers.append(bare)
+        if args.floor and "flat" in modes:
+            os.environ["DATABASE_URL"] = database_url
+            sys.path.insert(0, str(ROOT / "bench"))
+            from floor_app import create_tables
+            create_tables(database_url)
+            floor = start_server("floor", "floor_app:app", ROOT / "bench", args,
+                                 {**env, "FLOOR_JOURNEY_LENGTH": str(len(JOURNEY))}, logdir)
+            servers.append(floor)
         for server in servers:
             wait_healthy(server)
         check_journey(duka)
@@ -555,6 +596,8 @@ def main() -> int:
             result["ratio"] = round(result["hops_per_s"] / max(bare_result["hops_per_s"], 1e-9),
                                     3)
             result.update(target_budget(result, bare_result))
+            if args.floor:
+                result.update(floor_figures(args, run_id, floor, bare_result))
             print(json.dumps(result), flush=True)
         for server in servers:  # anything the servers complained about
             tail = [line for line in server.log_tail(200).splitlines()
