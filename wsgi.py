@@ -127,11 +127,6 @@ def _relay_after_commit(session: Session) -> None:
         log.exception("could not queue the event relay or a message")
 
 
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_messages(session: Session, previous_transaction) -> None:
-    outbound.forget_rolled_back(session)
-
-
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__)
     load_config(app, config)

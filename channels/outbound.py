@@ -27,7 +27,7 @@ from channels.messages import (
 from channels.models import OutboundMessage
 from channels.reach import sms_route
 from channels.sms import text_of
-from commerce.db import utcnow
+from commerce.db import transaction_scoped, utcnow
 from commerce.models import Customer, Store
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,10 @@ EARLY_REPORT_SECONDS = 15 * 60
 # what a dialog reply may take.
 SMS_PARTS = {"broadcast": 4}
 FAILED_STATUSES = ("failed", "undelivered")
-_PENDING = "duka.outbound"  # Session.info key: messages to send once the transaction commits
+# Session.info key: messages to send once the transaction commits. It outlives a savepoint's
+# rollback, as what was queued before the savepoint still commits; a message queued inside it
+# is then gone, and its job finds nothing queued to claim.
+_PENDING = transaction_scoped("duka.outbound")
 
 
 def queue_message(db: Session, *, channel: str, provider: str, recipient: str, content: dict,
@@ -104,10 +107,6 @@ def take_committed(db: Session) -> list[tuple[int, ...]]:
     for message_id, provider, recipient in db.info.pop(_PENDING, []):
         jobs.setdefault((provider, recipient), []).append(message_id)
     return [tuple(ids) for ids in jobs.values()]
-
-
-def forget_rolled_back(db: Session) -> None:
-    db.info.pop(_PENDING, None)
 
 
 # -- sending ------------------------------------------------------------------------------------

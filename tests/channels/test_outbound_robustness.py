@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from channels import broadcasts, outbound, templates
+from channels.context import services
 from channels.gsm import BASIC, EXTENSION
 from channels.models import OutboundMessage
 from channels.notifications import send_text_now
@@ -515,3 +516,31 @@ def test_a_broadcast_whose_lease_is_held_elsewhere_waits_for_it(app, db, store, 
     held.run(held.held)
     run_jobs()
     assert len(fake_at.messages) == 4
+
+
+
+def _queue_code(session, store):
+    return outbound.queue_message(
+        session, channel="sms", provider="africastalking", recipient=PHONE,
+        content={"type": "text", "body": "Your Duka code is 482913"},
+        purpose="staff.sign_in_code", store_id=store.id)
+
+
+def test_a_message_queued_before_a_savepoint_that_rolled_back_is_sent_after_the_commit(
+        app, db, store, held):
+    with app.app_context(), services().db() as session:
+        message = _queue_code(session, store)
+        with pytest.raises(RuntimeError), session.begin_nested():
+            raise RuntimeError("a step that failed and was undone")
+        session.commit()
+
+    assert held.take(outbound.deliver_message) == [(outbound.deliver_message, (message.id,))]
+
+
+def test_a_message_of_a_rolled_back_transaction_gets_no_job(app, db, store, held):
+    with app.app_context(), services().db() as session:
+        _queue_code(session, store)
+        session.rollback()
+        session.commit()  # the next transaction queued nothing
+
+    assert held.take(outbound.deliver_message) == [] and rows(db) == []
