@@ -424,7 +424,7 @@ def figures(mode: str, shoppers: int, tally: Tally, elapsed: float, cpu: dict) -
     }
 
 
-def target_budget(duka: dict, bare: dict, cores: int | None = None) -> dict:
+def target_budget(duka: dict, bare: dict) -> dict:
     """What the flat-out target leaves Duka's web workers per hop.
 
     At half the bare endpoint's hops/s, the machine's cores give ``cores * 1000 / target`` ms of
@@ -433,7 +433,7 @@ def target_budget(duka: dict, bare: dict, cores: int | None = None) -> dict:
     spend: ``web_cpu_ms_left_at_target``, to set against ``server_cpu_ms_per_hop`` (Duka's now)
     and ``bare_server_cpu_ms_per_hop`` (the bare endpoint's, which returns a constant string).
     """
-    cores = cores or len(os.sched_getaffinity(0))
+    cores = len(os.sched_getaffinity(0))
     target = 0.5 * bare["hops_per_s"]
     per_hop = 1000 * cores / max(target, 1e-9)
     return {"target_hops_per_s": round(target, 1),
@@ -443,23 +443,30 @@ def target_budget(duka: dict, bare: dict, cores: int | None = None) -> dict:
             "bare_server_cpu_ms_per_hop": bare["server_cpu_ms_per_hop"]}
 
 
-def floor_figures(args, run_id: int, floor: Server, bare: dict) -> dict:
-    """Flat out against ``bench/floor_app.py``: the same journey with only what a stateful
-    purchase must do (two Redis round trips, one Core read a hop, the order's three writes)."""
-    log(f"flat: the same journey against the floor app for {args.flat_duration}s")
-    run_load(shopper, args.flat_shoppers, args.warmup, f"+2547{run_id}7", [floor], pause=0.0)
+def flat_out(mode: str, target, server: Server, args, phones: tuple[str, str]) -> dict:
+    """``args.flat_shoppers`` running ``target`` against ``server`` with no pauses for
+    ``args.flat_duration`` s, after an unmeasured warm-up: the run's figures. ``phones``: the
+    phone number prefixes of the warm-up's shoppers and of the measured ones."""
+    log(f"flat: {args.flat_shoppers} shoppers against {server.name} for {args.flat_duration}s "
+        f"(after a {args.warmup}s warm-up)")
+    run_load(target, args.flat_shoppers, args.warmup, phones[0], [server])
     background = background_busy()
-    tally, elapsed, cpu = run_load(shopper, args.flat_shoppers, args.flat_duration,
-                                   f"+2547{run_id}8", [floor], pause=0.0)
+    tally, elapsed, cpu = run_load(target, args.flat_shoppers, args.flat_duration,
+                                   phones[1], [server])
     cpu["background_busy_pct"] = background
-    report_failures("floor", tally)
-    result = figures("floor", args.flat_shoppers, tally, elapsed, cpu)
-    log("floor figures: " + json.dumps(result))
-    return {"floor_hops_per_s": result["hops_per_s"],
-            "floor_ratio": round(result["hops_per_s"] / max(bare["hops_per_s"], 1e-9), 3),
-            "floor_errors": result["errors"] + result["failed_journeys"],
-            "floor_server_cpu_ms_per_hop": result["server_cpu_ms_per_hop"],
-            "floor_db_cpu_ms_per_hop": result["db_cpu_ms_per_hop"]}
+    report_failures(mode, tally)
+    return figures(mode, args.flat_shoppers, tally, elapsed, cpu)
+
+
+def floor_fields(floor: dict, bare: dict) -> dict:
+    """What the flat line says of the floor (``bench/floor_app.py``): the same journey with
+    only what a stateful purchase must do (two Redis round trips, one Core read a hop, the
+    order's three writes)."""
+    return {"floor_hops_per_s": floor["hops_per_s"],
+            "floor_ratio": round(floor["hops_per_s"] / max(bare["hops_per_s"], 1e-9), 3),
+            "floor_errors": floor["errors"] + floor["failed_journeys"],
+            "floor_server_cpu_ms_per_hop": floor["server_cpu_ms_per_hop"],
+            "floor_db_cpu_ms_per_hop": floor["db_cpu_ms_per_hop"]}
 
 
 def report_failures(label: str, tally: Tally) -> None:
@@ -538,6 +545,12 @@ def main() -> int:
            "USSD_HOPS_PER_MINUTE": os.environ.get("USSD_HOPS_PER_MINUTE", "1000000")}
     gunicorn = {"workers": args.workers, "threads": args.threads}  # for each mode's line
     run_id = random.randrange(100, 999)  # fresh customers each run
+
+    def phones(digit: int) -> tuple[str, str]:
+        """Number prefixes of a warm-up's shoppers and the measured ones: with the shopper's 4
+        digits, +254 and 9 digits, a Kenyan mobile number."""
+        return f"+2547{run_id}{digit}", f"+2547{run_id}{digit + 1}"
+
     servers: list[Server] = []
     logdir = Path(tempfile.mkdtemp(prefix="ussd_load_"))
     try:
@@ -546,9 +559,8 @@ def main() -> int:
         bare = start_server("bare", "bare_app:app", ROOT / "bench", args, env, logdir)
         servers.append(bare)
         if args.floor and "flat" in modes:
-            os.environ["DATABASE_URL"] = database_url
-            sys.path.insert(0, str(ROOT / "bench"))
-            from floor_app import create_tables
+            os.environ["DATABASE_URL"] = database_url  # floor_app makes its engine on import
+            from floor_app import create_tables  # bench/ is this script's sys.path[0]
             create_tables(database_url)
             floor = start_server("floor", "floor_app:app", ROOT / "bench", args,
                                  {**env, "FLOOR_JOURNEY_LENGTH": str(len(JOURNEY))}, logdir)
@@ -558,38 +570,22 @@ def main() -> int:
         check_journey(duka)
 
         if "paced" in modes:
+            warmup_phones, paced_phones = phones(1)
             log(f"paced: warm-up {args.warmup}s")
-            run_load(shopper, min(args.paced_shoppers, 20), args.warmup, f"+2547{run_id}1",
-                     [duka], pause=0.0)
+            run_load(shopper, min(args.paced_shoppers, 20), args.warmup, warmup_phones, [duka])
             log(f"paced: {args.paced_shoppers} shoppers, ~{args.pause}s pauses, "
                 f"{args.paced_duration}s")
             background = background_busy()
             tally, elapsed, cpu = run_load(shopper, args.paced_shoppers, args.paced_duration,
-                                           f"+2547{run_id}2", [duka], pause=args.pause)
+                                           paced_phones, [duka], pause=args.pause)
             cpu["background_busy_pct"] = background
             report_failures("paced", tally)
             print(json.dumps({**figures("paced", args.paced_shoppers, tally, elapsed, cpu),
                               **gunicorn}), flush=True)
 
         if "flat" in modes:
-            log(f"flat: warm-up {args.warmup}s, then {args.flat_shoppers} shoppers against "
-                f"Duka for {args.flat_duration}s")
-            run_load(shopper, args.flat_shoppers, args.warmup, f"+2547{run_id}3", [duka],
-                     pause=0.0)
-            background = background_busy()
-            tally, elapsed, cpu = run_load(shopper, args.flat_shoppers, args.flat_duration,
-                                           f"+2547{run_id}4", [duka], pause=0.0)
-            cpu["background_busy_pct"] = background
-            report_failures("flat", tally)
-            result = {**figures("flat", args.flat_shoppers, tally, elapsed, cpu), **gunicorn}
-            log(f"flat: the same against the bare app for {args.flat_duration}s")
-            run_load(bare_shopper, args.flat_shoppers, args.warmup, f"+2547{run_id}5", [bare])
-            background = background_busy()
-            bare_tally, bare_elapsed, bare_cpu = run_load(
-                bare_shopper, args.flat_shoppers, args.flat_duration, f"+2547{run_id}6", [bare])
-            bare_cpu["background_busy_pct"] = background
-            report_failures("bare", bare_tally)
-            bare_result = figures("bare", args.flat_shoppers, bare_tally, bare_elapsed, bare_cpu)
+            result = {**flat_out("flat", shopper, duka, args, phones(3)), **gunicorn}
+            bare_result = flat_out("bare", bare_shopper, bare, args, phones(5))
             log("bare figures: " + json.dumps(bare_result))
             result["bare_hops_per_s"] = bare_result["hops_per_s"]
             result["bare_errors"] = bare_result["errors"]
@@ -597,7 +593,9 @@ def main() -> int:
                                     3)
             result.update(target_budget(result, bare_result))
             if args.floor:
-                result.update(floor_figures(args, run_id, floor, bare_result))
+                floor_result = flat_out("floor", shopper, floor, args, phones(7))
+                log("floor figures: " + json.dumps(floor_result))
+                result.update(floor_fields(floor_result, bare_result))
             print(json.dumps(result), flush=True)
         for server in servers:  # anything the servers complained about
             tail = [line for line in server.log_tail(200).splitlines()
