@@ -6,6 +6,7 @@ USSD. Limits: shared/DESIGN.md section 5 and shared/reference/channels.md sectio
 """
 from __future__ import annotations
 
+from channels.paging import number
 from channels.ussd.render import MORE, PREVIOUS, Labels
 from dialogs import Reply
 
@@ -82,7 +83,8 @@ def _page_text(reply: Reply, page: int, labels: Labels, limit: int) -> str:
     shown = reply.choices[first:first + PAGE_SIZE]
     # Each line gets a fair share of the body, so ten long labels still fit one message.
     line_limit = limit // (PAGE_SIZE + 3)
-    lines = [fit(f"{n}. {c.label}", line_limit) for n, c in enumerate(shown, first + 1)]
+    # Numbered as on USSD (no choice is 98, the More key), so chat.read_input finds them.
+    lines = [fit(f"{number(i)}. {c.label}", line_limit) for i, c in enumerate(shown, first)]
     if first + PAGE_SIZE < len(reply.choices):
         lines.append(f"{MORE}. {labels.more}")
     if page > 0 or reply.can_go_back:

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import pytest
 
+from channels.paging import read_input
 from channels.ussd.render import Labels
 from channels.whatsapp.render import page_count, render
-from dialogs import Choice, Reply
+from dialogs import Choice, Reply, Turn
 
 SWAHILI = Labels(more="Zaidi", back="Rudi")
 FRUIT = ["Apples", "Bananas", "Mangoes", "Oranges", "Pawpaw", "Pineapple", "Avocado",
@@ -152,3 +153,12 @@ def test_twilio_text_stays_within_its_1600_characters():
     assert len(body) <= 1600
     assert body.count("…") == 11  # the question and each of the ten labels, cut
     assert body.endswith("0. Back")
+
+
+def test_numbered_pages_skip_98_as_ussd_does_so_a_typed_number_picks_what_is_shown():
+    reply = Reply("Big aisle:", tuple(Choice(f"p:{n}", f"P{n:03d}") for n in range(1, 106)))
+    body = render(reply, 9)[0]["body"]  # choices 91 to 100
+    assert body == "\n".join([f"{n}. P{n:03d}" for n in range(91, 98)]
+                             + ["99. P098", "100. P099", "101. P100", "98. More", "0. Back"])
+    turn = read_input("101", reply, Turn(None, None, None))
+    assert turn.choice == "p:100"
