@@ -18,23 +18,71 @@ def clean_input(raw: str) -> str:
     return raw.replace("¡", "@").strip()[:MAX_INPUT]
 
 
+# Inputs one hop may bring (only a first hop brings more than one: those pre-filled in the dial
+# string). A dial string is at most 182 characters (the GSM USSD limit) and a real one pre-fills
+# a handful (store number, a menu or two, a quantity); each input costs a dialog step. A text
+# with more is not a shopper's: it gets a polite END at once rather than holding a worker and
+# the session's lock for seconds. Not the first inputs only: that would drop the rest silently
+# and leave the caller on a screen they never asked for.
+MAX_INPUTS_PER_HOP = 20
+EARLIER_KEPT = 4  # texts kept from before the gateway lost track (see applied_texts)
+
+
 def new_inputs(text: str, saved: dict | None) -> list[str]:
     """What the shopper typed since the last hop.
 
     On the first hop, everything in ``text`` is pre-filled input from the dial string
-    (``*384*123*2#`` arrives as ``2``). After that, ``text`` is the previous text plus ``*``
-    plus the new input; a repeated hop (same text) brings nothing new.
+    (``*384*123*2#`` arrives as ``2``): at most ``MAX_INPUTS_PER_HOP + 1`` items, the last
+    holding any rest, so more than ``MAX_INPUTS_PER_HOP`` means too many (``too_many``). After
+    that, ``text`` is the previous text plus ``*`` plus the new input. A text the gateway sent
+    before (the same hop retried, or a late copy of an earlier hop) brings nothing new:
+    applying it again could, say, confirm an order the shopper never confirmed.
     """
     if saved is None:
-        return text.split("*") if text else []
+        return text.split("*", MAX_INPUTS_PER_HOP) if text else []
     previous = saved["text"]
-    if text == previous:
-        return []
     if previous and text.startswith(previous + "*"):
         return [text[len(previous) + 1:]]
+    if sent_before(text, saved):
+        return []
     if not previous:
         return [text]
-    return [text.rsplit("*", 1)[-1]]  # the gateway lost track; trust the last input
+    # The gateway lost track: the text neither grows nor repeats what we applied (a gateway
+    # that restarted its count, or one that sends only the latest input). Trust the last input.
+    return [text.rsplit("*", 1)[-1]]
+
+
+def sent_before(text: str, saved: dict) -> bool:
+    """Whether the gateway sent ``text`` earlier in this session. AT's text only grows, so an
+    earlier hop's text is a ``*``-prefix of a later one (and ``""`` comes first); the texts from
+    before the gateway last lost track are kept in ``earlier``."""
+    return any(text == seen or not text or seen.startswith(text + "*")
+               for seen in (saved["text"], *saved.get("earlier", ())))
+
+
+def applied_texts(text: str, saved: dict | None) -> dict:
+    """The session's record of the texts applied, after this hop: ``text`` and ``earlier``.
+
+    A late copy of an earlier hop leaves it as it was. When the gateway lost track, the text
+    before goes to ``earlier``, so its own late copies are still recognised.
+    """
+    if saved is None:
+        return {"text": text, "earlier": []}
+    previous, earlier = saved["text"], saved.get("earlier", [])
+    if sent_before(text, saved):
+        return {"text": previous, "earlier": earlier}
+    if not previous or text.startswith(previous + "*"):
+        return {"text": text, "earlier": earlier}
+    return {"text": text, "earlier": [previous, *earlier][:EARLIER_KEPT]}
+
+
+def too_many(inputs: list[str]) -> bool:
+    return len(inputs) > MAX_INPUTS_PER_HOP
+
+
+def at_home(saved: dict) -> bool:
+    """Whether the session is on the home menu, where a new dial lands anyway."""
+    return saved["dialog"].get("dialog") == dialog.home
 
 
 def play(turn_factory, inputs: list[str], saved: dict | None,

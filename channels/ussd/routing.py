@@ -21,11 +21,15 @@ def _after(prefix: str, text: str) -> str:
     """``text`` without the ``prefix`` spent picking the store: what the store's dialog sees."""
     if not prefix:
         return text
-    if text == prefix:
-        return ""
     if text.startswith(prefix + "*"):
         return text[len(prefix) + 1:]
-    return text.rsplit("*", 1)[-1]  # the gateway lost track; trust the last input
+    if text == prefix or not text or prefix.startswith(text + "*"):
+        # The hop that picked the store, or a late copy of an earlier one: "" is the dialog's
+        # first text, so hops.new_inputs finds nothing new in it.
+        return ""
+    # The gateway lost track: the whole text, from which hops.new_inputs takes the last input
+    # unless it is a text already applied.
+    return text
 
 
 class Route(NamedTuple):

@@ -14,7 +14,8 @@ from flask import Blueprint, Response, jsonify, request
 
 from channels.context import services
 from channels.ussd import resume, session_ends
-from channels.ussd.hops import clean_input, new_inputs, play
+from channels.ussd.hops import (applied_texts, at_home, clean_input, new_inputs, play,
+                                too_many)
 from channels.ussd.render import HOME_KEY, Labels, render
 from channels.ussd.routing import route
 from channels.ratelimit import RedisRateLimiter
@@ -25,7 +26,7 @@ from commerce.phones import to_e164
 from commerce.stores import resolve_ussd
 from dialogs import Reply, Turn
 from dialogs.i18n import translate
-from dialogs.text import BACK as BACK_WORD, MORE as MORE_WORD
+from dialogs.text import BACK as BACK_WORD, MORE as MORE_WORD, N_
 
 log = logging.getLogger("channels.ussd")
 bp = Blueprint("ussd", __name__)
@@ -33,8 +34,10 @@ bp = Blueprint("ussd", __name__)
 REQUIRED_FIELDS = ("sessionId", "serviceCode", "phoneNumber", "text")
 SORRY_BROKEN = "Sorry, something went wrong. Please dial again in a moment."
 UNREADABLE = "END Sorry, this request could not be read. Please dial again."
-BAD_PHONE = "END Sorry, we could not read your phone number."
-TOO_MANY = "END Too many requests. Please wait a minute and dial again."
+# Said in the shopper's language where we know it (the session's, else the store's).
+BAD_PHONE = N_("Sorry, we could not read your phone number.")
+TOO_MANY = N_("Too many requests. Please wait a minute and dial again.")
+TOO_MUCH_INPUT = N_("Sorry, that dial string is too long. Please dial again with fewer numbers.")
 
 
 def _screen(text: str, status: int = 200) -> Response:
@@ -54,20 +57,25 @@ def africastalking_hop() -> Response:
         with _held_and_read(ctx, key, rate_key) as (allowed, saved):
             # Before anything else, so a phone over its limit changes nothing.
             if not allowed:
-                return _screen(TOO_MANY)
-            return _screen(_hop(key, saved, form["serviceCode"], form["phoneNumber"],
-                                form["text"]))
+                return _screen(_end((saved or {}).get("locale") or "en", TOO_MANY))
+            return _screen(_hop(form["sessionId"], saved, form["serviceCode"],
+                                form["phoneNumber"], form["text"]))
     except Exception:  # the shopper gets a polite screen, never a stack trace
         log.exception("USSD hop failed (session %s)", form.get("sessionId"))
         return _screen("END " + SORRY_BROKEN)
+
+
+def _end(locale: str, message: str) -> str:
+    return "END " + translate(locale, message)
 
 
 def _session_key(session_id: str) -> str:
     return f"ussd:{session_id}"
 
 
-def _hop(key: str, saved: dict | None, service_code: str, raw_phone: str, text: str) -> str:
-    ctx = services()
+def _hop(session_id: str, saved: dict | None, service_code: str, raw_phone: str,
+         text: str) -> str:
+    ctx, key = services(), _session_key(session_id)
     with ctx.db() as db:
         if saved is not None and (saved.get("caller") != raw_phone
                                   or saved.get("code") != service_code):
@@ -80,25 +88,30 @@ def _hop(key: str, saved: dict | None, service_code: str, raw_phone: str, text: 
             return screen
         if saved is not None and (saved.get("picking") or saved.get("store") != store.id):
             saved = None  # the store was just picked (its dialog starts now), or is another's
-        if saved is not None and "customer" in saved:  # same caller, code and store as before
+        known = saved is not None and "customer" in saved  # same caller, code and store
+        if known:
             phone = saved["phone"]
-            customer = known_customer(db, store, saved["customer"], phone, saved.get("locale"))
         else:
             try:
                 phone = to_e164(raw_phone, store.country)
             except InvalidPhoneNumber:
-                return BAD_PHONE
-            customer = get_or_create_customer(db, store, phone)
-        if saved is not None and saved.get("phone") != phone:
-            saved = None  # not this shopper's session: start afresh rather than leak it
+                return _end(store.default_locale, BAD_PHONE)
+            if saved is not None and saved.get("phone") != phone:
+                saved = None  # not this shopper's session: start afresh rather than leak it
+        inputs = new_inputs(text, saved)
+        if too_many(inputs):  # before anything is written: no customer, no session
+            return _end(store.default_locale, TOO_MUCH_INPUT)
+        customer = (known_customer(db, store, saved["customer"], phone, saved.get("locale"))
+                    if known else get_or_create_customer(db, store, phone))
         turn = Turn(db=db, store=store, customer=customer)
 
         def _turn() -> Turn:
             return Turn(db=db, store=store, customer=customer)
 
-        session = {"text": text, "phone": phone, "store": store.id, "caller": raw_phone,
-                   "code": service_code, "customer": customer.id, **routing}
-        inputs = new_inputs(text, saved)
+        # A late copy of an earlier hop leaves the texts as they were (hops.applied_texts).
+        session = {**applied_texts(text, saved), "phone": phone, "store": store.id,
+                   "caller": raw_phone, "code": service_code, "customer": customer.id,
+                   **routing}
         resumed = False
         if saved is None and not text:  # a fresh dial with nothing pre-filled: resume?
             left = resume.recall(ctx.sessions, store.id, phone)
@@ -124,10 +137,12 @@ def _hop(key: str, saved: dict | None, service_code: str, raw_phone: str, text: 
         # back, not a new session that replays the whole text (and a second order). These
         # writes go to Redis together as the session's lock is let go (_held_and_read).
         ctx.sessions.set(key, saved, ctx.ussd_session_ttl)
-        if reply.ends:
+        moved = bool(inputs) or resumed  # nothing moved on a retried or late hop
+        if reply.ends or (moved and at_home(saved)):
+            # Nothing to come back to: "Continue?" then "Yes" would only show home.
             resume.forget(ctx.sessions, store.id, phone)
-        elif inputs or resumed:  # the shopper has moved on from the home screen
-            resume.remember(ctx.sessions, store.id, phone, saved)
+        elif moved:
+            resume.remember(ctx.sessions, store.id, phone, saved, session_id)
         return render(reply, saved["page"], labels(turn.locale))
 
 
@@ -178,7 +193,8 @@ def africastalking_session_end():
             if fields["status"] == "Failed":
                 log.warning("USSD session %s failed at AT: %s", fields["session_id"],
                             fields["error_message"])
-            if fields["status"] == "Success":  # it reached its END: nothing to resume
+            # It reached its END: nothing to resume. A repeat has no side effects at all.
+            if stored and fields["status"] == "Success":
                 _forget_resume(db, fields)
     except Exception:
         log.exception("could not record the end of USSD session %s", fields["session_id"])
@@ -188,24 +204,56 @@ def africastalking_session_end():
 
 
 def _forget_resume(db, fields: dict) -> None:
-    """Delete the resume record of the session's shopper; a failure here only logs.
+    """Delete the resume record of the session's shopper, if it is this session's; a failure
+    here only logs.
 
     The session itself names the store and phone (it outlives an ``END`` we did not reach, e.g.
-    a hop refused for the rate limit); failing that, the code and input tell the store.
+    a hop refused for the rate limit); failing that, the code and input tell the store. The
+    session is kept: a gateway retrying the ``END`` hop must get that ``END`` again, not a new
+    session replaying the whole text (a second order). It expires by its TTL.
     """
     ctx = services()
+    session_id = fields["session_id"]
     try:
-        key = _session_key(fields["session_id"])
-        saved = ctx.sessions.get(key)
+        saved = ctx.sessions.get(_session_key(session_id))
         if saved is not None and "store" in saved and "phone" in saved:
-            ctx.sessions.delete(key)
-            resume.forget(ctx.sessions, saved["store"], saved["phone"])
+            resume.forget(ctx.sessions, saved["store"], saved["phone"], session_id)
             return
         inputs = fields["input"].split("*") if fields["input"] else []
         store = resolve_ussd(db, fields["service_code"], inputs).store
         if store is not None:
             phone = to_e164(fields["phone"], store.country)
-            resume.forget(ctx.sessions, store.id, phone)
+            resume.forget(ctx.sessions, store.id, phone, session_id)
     except Exception:  # the record expires by itself within resume.RESUME_WINDOW
         log.exception("could not clear the resume record of USSD session %s",
                       fields["session_id"])
+
+
+# -- requests the endpoints cannot take: answered in their own style, not Flask's HTML page -----
+JSON_ENDPOINTS = ("ussd.africastalking_session_end", "ussd.events_wrong_method")
+
+
+def _refused(status: int, code: str, message: str) -> Response:
+    if request.endpoint in JSON_ENDPOINTS:
+        response = jsonify(error={"code": code, "message": message})
+        response.status_code = status
+        return response
+    return _screen(UNREADABLE, status)  # the hop: a screen, as for a request missing a field
+
+
+@bp.errorhandler(413)
+def _too_large(_error) -> Response:  # a body over MAX_CONTENT_LENGTH, found reading the form
+    return _refused(413, "too_large", "The request body is too large.")
+
+
+def _wrong_method() -> Response:
+    response = _refused(405, "method_not_allowed", "Use POST.")
+    response.headers["Allow"] = "POST"
+    return response
+
+
+# A wrong method fails at routing, before any blueprint is known, so a blueprint's error
+# handler never sees it: these rules take the other methods and answer 405 themselves.
+for _path, _endpoint in (("/channels/ussd/africastalking", "hop_wrong_method"),
+                         ("/channels/ussd/africastalking/events", "events_wrong_method")):
+    bp.add_url_rule(_path, _endpoint, _wrong_method, methods=["GET", "PUT", "PATCH", "DELETE"])

@@ -5,6 +5,7 @@ import pytest
 from sqlalchemy import func, select
 
 from channels.models import UssdSessionEnd
+from commerce.models import Order
 
 PHONE = "+254712345678"
 EVENTS = "/channels/ussd/africastalking/events"
@@ -95,8 +96,8 @@ def test_a_json_body_is_refused_politely(app, db):
 
 
 @pytest.fixture
-def dropped(app, store):
-    """Session ATUid_A reached the second page of products, then dropped."""
+def shop(app, store):
+    """A test client, and a USSD hop through it: the screen back."""
     client = app.test_client()
 
     def hop(text, session):
@@ -104,6 +105,13 @@ def dropped(app, store):
             "sessionId": session, "serviceCode": "*384*123#", "phoneNumber": PHONE,
             "networkCode": "63902", "text": text}).get_data(as_text=True)
 
+    return client, hop
+
+
+@pytest.fixture
+def dropped(shop):
+    """Session ATUid_A reached the second page of products, then dropped."""
+    client, hop = shop
     home = hop("", "ATUid_A")
     hop("1", "ATUid_A")
     hop("1*98", "ATUid_A")
@@ -122,12 +130,68 @@ def test_success_clears_the_resume_offer(dropped):
     assert hop("", "ATUid_B") == home
 
 
-def test_success_of_a_session_we_no_longer_hold_clears_by_code_and_phone(dropped):
+def test_success_of_a_session_we_no_longer_hold_clears_by_code_and_phone(app, dropped):
     client, hop, home = dropped
-    form = notification(sessionId="ATUid_Z", status="Success", phoneNumber="+254 712 345678",
-                        input="2*1")
+    app.extensions["duka.channels"].sessions.delete("ussd:ATUid_A")  # expired, say
+    form = notification(status="Success", phoneNumber="+254 712 345678", input="2*1")
     assert client.post(EVENTS, data=form).status_code == 200
     assert hop("", "ATUid_B") == home
+
+
+def test_success_of_another_session_keeps_this_ones_record(dropped):
+    client, hop, _ = dropped
+    form = notification(sessionId="ATUid_Z", status="Success", phoneNumber="+254 712 345678")
+    assert client.post(EVENTS, data=form).status_code == 200
+    assert hop("", "ATUid_B") == ASK
+
+
+def test_a_repeated_notification_has_no_side_effects(dropped):
+    client, hop, _ = dropped
+    client.post(EVENTS, data=notification(status="Incomplete"))
+    response = client.post(EVENTS, data=notification(status="Success"))  # the same session's
+    assert response.get_json() == {"status": "duplicate"}
+    assert hop("", "ATUid_B") == ASK
+
+
+ORDER = ["", "1", "1*1", "1*1*2", "1*1*2*1", "1*1*2*1*1", "1*1*2*1*1*1"]  # Cabbage x2, pay cash
+PLACED = ("END Asante! Order #1001 is placed. Pay KSh 120 cash when you collect. We will SMS "
+          "you a receipt.")
+
+
+def test_a_late_success_of_an_old_session_keeps_the_newer_sessions_record(shop):
+    client, hop = shop
+    assert [hop(text, "ATUid_Y") for text in ORDER][-1] == PLACED  # Y reaches its END
+    hop("", "ATUid_B")  # B drops on the second page of products
+    hop("1", "ATUid_B")
+    page2 = hop("1*98", "ATUid_B")
+    form = notification(sessionId="ATUid_Y", status="Success", input=ORDER[-1])
+    assert client.post(EVENTS, data=form).get_json() == {"status": "recorded"}  # Y's, late
+    assert hop("", "ATUid_C") == ASK  # B's record is still there
+    assert hop("1", "ATUid_C") == page2
+
+
+def test_after_success_a_retried_end_hop_gets_the_same_end_and_no_second_order(shop, db):
+    client, hop = shop
+    assert [hop(text, "ATUid_Y") for text in ORDER][-1] == PLACED
+    form = notification(sessionId="ATUid_Y", status="Success", input=ORDER[-1])
+    assert client.post(EVENTS, data=form).get_json() == {"status": "recorded"}
+    assert hop(ORDER[-1], "ATUid_Y") == PLACED  # the gateway retries the END hop late
+    assert db.scalar(select(func.count(Order.id))) == 1
+
+
+def test_an_oversized_notification_gets_a_json_413(make_app):
+    app = make_app(API_MAX_BODY_BYTES="1000")
+    response = app.test_client().post(EVENTS, data=notification(input="1*" * 1000))
+    assert (response.status_code, response.get_json()) == (413, {"error": {
+        "code": "too_large", "message": "The request body is too large."}})
+
+
+@pytest.mark.parametrize("method", ["get", "put", "delete"])
+def test_a_wrong_method_gets_a_json_405(app, method):
+    response = getattr(app.test_client(), method)(EVENTS)
+    assert (response.status_code, response.get_json()) == (405, {"error": {
+        "code": "method_not_allowed", "message": "Use POST."}})
+    assert response.headers["Allow"] == "POST"
 
 
 def test_with_redis_down_a_notification_is_still_recorded(make_app, caplog):

@@ -163,3 +163,66 @@ def test_a_retried_last_hop_gets_the_same_end_and_places_no_second_order(hop, db
     assert placed == retried
     assert placed.startswith("END Asante! Order #1001 is placed.")
     assert db.scalar(select(func.count(Order.id))) == 1
+
+
+PRODUCTS = ("CON Choose a product:\n1. Cabbage KSh 60\n2. Carrots KSh 90\n3. Irish potatoes from "
+            "KSh 180\n4. Managu KSh 50\n5. Onions KSh 100\n6. Spinach KSh 40\n98. More\n0. Back")
+SUMMARY = "CON Total KSh 120\n1. Pay cash at pickup\n2. Discount code\n0. Back"
+
+
+def test_a_late_copy_of_an_earlier_hop_shows_the_same_screen_and_places_no_order(hop, db):
+    for text in ["", "1", "1*1", "1*1*2", "1*1*2*1"]:  # Cabbage x2, checkout
+        hop(text)
+    assert hop("1*1*2*1*1") == (200, SUMMARY)  # pickup: the shopper has not chosen to pay
+    for late in ["1*1*2*1", "1*1", ""]:  # copies of earlier hops, arriving late
+        assert hop(late) == (200, SUMMARY)
+    assert db.scalar(select(func.count(Order.id))) == 0
+    _, placed = hop("1*1*2*1*1*1")  # the shopper's real next hop still counts
+    assert placed.startswith("END Asante! Order #1001 is placed.")
+    assert db.scalar(select(func.count(Order.id))) == 1
+
+
+def test_a_late_first_hop_does_not_spoil_the_next_ones(hop, db):
+    hop("")
+    assert hop("1") == (200, PRODUCTS)
+    assert hop("") == (200, PRODUCTS)  # the first hop again, late
+    assert hop("1*1") == (200, "CON Cabbage KSh 60 each.\nHow many? (1-40)\n0. Back")
+    assert hop("1*1*2") == (200, "CON 2x Cabbage KSh 120\nTotal KSh 120\n1. Checkout\n"
+                                 "2. Add more\n3. Change quantities\n0. Back")
+    assert db.scalars(select(CartLine.quantity)).all() == [2]
+
+
+def test_a_late_copy_from_before_the_gateway_lost_track_changes_nothing(hop, db):
+    hop("")
+    hop("1")
+    carrots = "CON Carrots 1kg KSh 90 each.\nHow many? (1-35)\n0. Back"
+    assert hop("9*2") == (200, carrots)  # does not extend "1": its last input picks Carrots
+    assert hop("1") == (200, carrots)  # "1" was sent before: not a quantity of 1
+    assert hop("9") == (200, carrots)
+    assert db.scalar(select(func.count(CartLine.id))) == 0
+    assert hop("9*2*3")[1].startswith("CON 3x Carrots 1kg KSh 270\n")
+
+
+def test_a_dial_string_with_too_many_inputs_ends_politely_at_once(hop, db):
+    assert hop("*".join(["1", "0"] * 10)) == (200, HOME)  # 20 inputs: in and back, ten times
+    too_many = "*".join(["1", "0"] * 1000)  # took ~0.5 s of CPU, 40,000 took 17 s
+    assert hop(too_many, session="ATUid_2", phone="+254722000111") == (
+        200, "END Sorry, that dial string is too long. Please dial again with fewer numbers.")
+    assert db.scalars(select(Customer.phone)).all() == [PHONE]  # the second was not registered
+    assert hop("", session="ATUid_3", phone="+254722000111") == (200, HOME)
+
+
+def test_an_oversized_body_gets_an_end_screen_not_an_html_page(make_app):
+    app = make_app(API_MAX_BODY_BYTES="1000")
+    response = app.test_client().post("/channels/ussd/africastalking", data={
+        "sessionId": "s", "serviceCode": "*384*123#", "phoneNumber": PHONE, "text": "1" * 2000})
+    assert (response.status_code, response.mimetype, response.get_data(as_text=True)) == (
+        413, "text/plain", "END Sorry, this request could not be read. Please dial again.")
+
+
+@pytest.mark.parametrize("method", ["get", "put", "delete"])
+def test_a_wrong_method_gets_405_with_an_end_screen(app, method):
+    response = getattr(app.test_client(), method)("/channels/ussd/africastalking")
+    assert (response.status_code, response.mimetype, response.get_data(as_text=True)) == (
+        405, "text/plain", "END Sorry, this request could not be read. Please dial again.")
+    assert response.headers["Allow"] == "POST"

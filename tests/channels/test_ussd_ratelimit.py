@@ -104,3 +104,13 @@ def test_the_in_process_limiter_counts_per_minute():
     assert [limiter.hit("k", 1), limiter.hit("k", 1)] == [True, False]
     now[0] = 60.0
     assert limiter.hit("k", 1) is True
+
+
+def test_a_kiswahili_shopper_over_the_limit_is_told_in_kiswahili(make_app, db):
+    app = seeded(make_app(USSD_HOPS_PER_MINUTE=3))
+    at_minute(app, 0)
+    hop = hopper(app)
+    hop("")
+    hop("9")  # Language
+    hop("9*2")  # Kiswahili
+    assert hop("9*2*1") == "END Maombi mengi mno. Tafadhali subiri dakika moja kisha piga tena."

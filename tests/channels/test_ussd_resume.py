@@ -97,3 +97,11 @@ def test_on_a_shared_code_the_question_comes_once_the_store_is_picked(hop, db, s
     assert hop("", "B", code="*384*500#") == "CON Enter the store number:"
     assert hop("7", "B", code="*384*500#") == ASK
     assert hop("7*1", "B", code="*384*500#") == page2
+
+
+@pytest.mark.parametrize("way_home", [["1*98*00"], ["1*98*0", "1*98*0*0"]])
+def test_back_on_the_home_menu_there_is_nothing_to_resume(hop, dropped, way_home):
+    for text in way_home:  # 00, or back a page and back again
+        screen = hop(text, "A")
+    assert screen == dropped["home"]
+    assert hop("", "B") == dropped["home"]  # not "Continue where you left off?"

@@ -108,3 +108,40 @@ def test_the_dedicated_code_still_works_beside_the_shared_one(hop):
 
 def test_an_unknown_code_still_ends_politely(hop):
     assert hop("45", code="*384*999#") == "END Sorry, this USSD code is not in use."
+
+
+PRODUCTS = ("CON Choose a product:\n1. Cabbage KSh 60\n2. Carrots KSh 90\n3. Irish potatoes from "
+            "KSh 180\n4. Managu KSh 50\n5. Onions KSh 100\n6. Spinach KSh 40\n98. More\n0. Back")
+
+
+def test_a_late_copy_of_the_store_pick_changes_nothing(hop, db):
+    hop("")
+    hop("7")
+    assert hop("7*1") == PRODUCTS
+    assert hop("7") == PRODUCTS  # the hop that picked the store, arriving late
+    assert hop("") == PRODUCTS  # and the one that asked for the number
+    assert hop("7*1*1") == "CON Cabbage KSh 60 each.\nHow many? (1-40)\n0. Back"
+    hop("7*1*1*2")
+    assert db.scalars(select(CartLine.quantity)).all() == [2]
+
+
+def test_a_late_copy_of_a_wrong_store_number_changes_nothing(hop):
+    hop("")
+    assert hop("99") == WRONG
+    assert hop("99*7") == MBOGA_HOME
+    assert hop("99*7*1") == PRODUCTS
+    assert hop("99") == PRODUCTS  # late: not an input on the product list
+    assert hop("99*7*1*1") == "CON Cabbage KSh 60 each.\nHow many? (1-40)\n0. Back"
+
+
+def test_a_late_first_hop_while_picking_the_store_changes_nothing(hop):
+    assert hop("") == ASK
+    assert hop("99") == WRONG
+    assert hop("") == WRONG  # late: the screen stays, and so does the text "99"
+    assert hop("99*45") == JUMA_HOME
+
+
+def test_too_many_pre_filled_inputs_after_the_store_number_end_politely(hop, db):
+    assert hop("7*" + "*".join(["1", "0"] * 11)) == (
+        "END Sorry, that dial string is too long. Please dial again with fewer numbers.")
+    assert db.scalar(select(func.count(Customer.id))) == 0
