@@ -14,7 +14,7 @@ from commerce.catalog import get_variant
 from commerce.db import (
     for_transaction, insert_for, remember_for_transaction, remembered, utcnow,
 )
-from commerce.errors import InvalidQuantity, NotFound, OutOfStock
+from commerce.errors import N_, InvalidQuantity, NotFound
 from commerce.models import Cart, CartLine, Product, Store, Variant
 from commerce.models.catalog import variant_title
 from commerce.money import Money
@@ -95,7 +95,7 @@ def get_guest_cart(session: Session, store_id: int, guest_token: str) -> Cart | 
 def get_cart(session: Session, store_id: int, cart_id: int) -> Cart:
     cart = session.scalar(select(Cart).where(Cart.id == cart_id, Cart.store_id == store_id))
     if cart is None:
-        raise NotFound("That cart does not exist.")
+        raise NotFound(N_("That cart does not exist."))
     return cart
 
 
@@ -135,25 +135,24 @@ def do_create_guest_cart(session: Session, store: Store) -> Cart:
 # -- changing carts ------------------------------------------------------------------------------
 def check_quantity(quantity: object) -> int:
     if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
-        raise InvalidQuantity("Quantity must be a whole number of at least 1.")
+        raise InvalidQuantity(N_("Quantity must be a whole number of at least 1."))
     if quantity > MAX_LINE_QUANTITY:
-        raise InvalidQuantity(f"You can buy at most {MAX_LINE_QUANTITY} of one item.")
+        raise InvalidQuantity(N_("You can buy at most {count} of one item."),
+                              values={"count": MAX_LINE_QUANTITY})
     return quantity
 
 
 def _check_can_hold(session: Session, store: Store, cart: Cart, variant_id: int,
                     wanted: int, new_cart: bool = False) -> None:
     if wanted > MAX_LINE_QUANTITY:
-        raise InvalidQuantity(f"You can buy at most {MAX_LINE_QUANTITY} of one item.")
+        raise InvalidQuantity(N_("You can buy at most {count} of one item."),
+                              values={"count": MAX_LINE_QUANTITY})
     held_by_this_cart = 0 if new_cart or not cart.id else \
         inventory.held_for_cart(session, store.id, cart.id).get(variant_id, 0)
     available = inventory.available_quantity(session, store.id, variant_id) + held_by_this_cart
     if wanted > available:
         variant = get_variant(session, store.id, variant_id)
-        raise OutOfStock(
-            f"Sorry, only {available} {variant.title} left." if available
-            else f"Sorry, {variant.title} is sold out.",
-            variant_id=variant_id, available=available)
+        raise inventory.out_of_stock(variant.title, variant_id, available)
 
 
 def _add_line(session: Session, store: Store, cart: Cart, variant_id: int,
@@ -197,7 +196,7 @@ def do_add_to_guest_cart(session: Session, store: Store, guest_token: str, varia
     check_quantity(quantity)
     cart = get_guest_cart(session, store.id, guest_token)
     if cart is None:
-        raise NotFound("That cart does not exist.")
+        raise NotFound(N_("That cart does not exist."))
     try:
         _add_line(session, store, cart, variant_id, quantity)
     except Exception:
@@ -215,7 +214,7 @@ def do_set_quantity(session: Session, store: Store, customer_id: int, variant_id
     cart = get_active_cart(session, store.id, customer_id)
     line = next((ln for ln in cart.lines if ln.variant_id == variant_id), None) if cart else None
     if line is None:
-        raise NotFound("That item is not in your cart.")
+        raise NotFound(N_("That item is not in your cart."))
     try:
         if quantity == 0:
             cart.lines.remove(line)
@@ -343,7 +342,7 @@ def do_add_order_to_cart(session: Session, store: Store, customer_id: int,
 
     order = get_order(session, store.id, order_id)
     if order.customer_id != customer_id:
-        raise NotFound("No such order.")
+        raise NotFound(N_("No such order."))
     short: list[str] = []
     cart, new = _get_or_create_active_cart(session, store.id, customer_id)
     for line in order.lines:

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from commerce import db
-from commerce.errors import DomainError, NotFound
+from commerce.errors import N_, DomainError, NotFound
 from commerce.models import (
     Category, Collection, CollectionProduct, Product, ProductImage, Store, Variant,
 )
@@ -142,7 +142,7 @@ def list_products(session: Session, store_id: int) -> list[Product]:
 def get_product(session: Session, store_id: int, product_id: int) -> Product:
     product = session.scalar(_ACTIVE_PRODUCT, {"id": product_id, "store_id": store_id})
     if product is None:
-        raise NotFound("That product is not available.")
+        raise NotFound(N_("That product is not available."))
     return product
 
 
@@ -156,7 +156,7 @@ def first_image_url(session: Session, store_id: int, product_id: int) -> str | N
 def get_variant(session: Session, store_id: int, variant_id: int) -> Variant:
     variant = session.scalar(_ACTIVE_VARIANT, {"id": variant_id, "store_id": store_id})
     if variant is None:
-        raise NotFound("That product is not available.")
+        raise NotFound(N_("That product is not available."))
     return variant
 
 
@@ -476,7 +476,7 @@ def get_category(session: Session, store_id: int, category_id: int) -> Category:
     category = session.scalar(
         select(Category).where(Category.id == category_id, Category.store_id == store_id))
     if category is None:
-        raise NotFound("No such category in this store.")
+        raise NotFound(N_("No such category in this store."))
     return category
 
 
@@ -609,7 +609,7 @@ def products_in_category(session: Session, store_id: int, category_id: int,
     """What a shopper sees in a category (by default with its subcategories), by name."""
     parents = _parents(session, store_id)  # also tells whether the category is this store's
     if category_id not in parents:
-        raise NotFound("No such category in this store.")
+        raise NotFound(N_("No such category in this store."))
     ids = with_descendants(parents, category_id) if include_descendants else {category_id}
     return list(session.scalars(_ON_SALE_IN_CATEGORIES, {"store_id": store_id, "ids": list(ids)}))
 

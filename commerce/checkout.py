@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, joinedload
 from commerce import events, inventory, promotions, shipping
 from commerce.carts import get_active_cart, remember_active_cart, view_lines
 from commerce.db import utcnow
-from commerce.errors import DomainError, EmptyCart, NotFound
+from commerce.errors import N_, DomainError, EmptyCart, NotFound
 from commerce.models import Cart, Order, OrderLine, OrderStatusChange, Store
 from commerce.money import Money
 
@@ -32,6 +32,13 @@ class PriceChanged(DomainError):
 
 class CheckoutIncomplete(DomainError):
     code = "checkout_incomplete"
+
+
+class NoLongerSold(DomainError):
+    """The merchant took items off sale after they went in the cart; they are out of it now
+    (``details["variant_ids"]``)."""
+
+    code = "no_longer_sold"
 
 
 @dataclass(frozen=True)
@@ -82,18 +89,24 @@ def _commit(session: Session, cart: Cart) -> None:
 def _customer_cart(session: Session, store: Store, customer_id: int) -> Cart:
     cart = get_active_cart(session, store.id, customer_id)
     if cart is None or not cart.lines:
-        raise EmptyCart("Your cart is empty.")
+        raise EmptyCart(N_("Your cart is empty."))
     return cart
+
+
+def looks_like_address(text: str) -> bool:
+    """Words a rider can find, not a menu key typed by mistake ("98", "3"): some letters."""
+    text = text.strip()
+    return len(text) >= 5 and sum(c.isalpha() for c in text) >= 3
 
 
 def do_choose_delivery(session: Session, store: Store, customer_id: int, zone_id: int,
                        address_text: str, landmark: str = "") -> Cart:
     """Deliver to an address in a shipping zone; commits."""
     address_text, landmark = address_text.strip(), landmark.strip()
-    if not address_text:
-        raise CheckoutIncomplete("Please give a delivery address.")
+    if not looks_like_address(address_text):
+        raise CheckoutIncomplete(N_("Please give a delivery address."))
     if len(address_text) > 300 or len(landmark) > 200:
-        raise CheckoutIncomplete("That address is too long.")
+        raise CheckoutIncomplete(N_("That address is too long."))
     zone = shipping.get_zone(session, store.id, zone_id)
     cart = _customer_cart(session, store, customer_id)
     cart.delivery_method, cart.shipping_zone_id, cart.pickup_point_id = "delivery", zone.id, None
@@ -141,16 +154,39 @@ def check_prices_unchanged(session: Session, store: Store, cart: Cart) -> None:
     for line in changed:
         line.unit_price = line.variant.price
     session.commit()
-    raise PriceChanged(f"The price of {names} has changed. Please check your cart.",
+    raise PriceChanged(N_("The price of {items} has changed. Please check your cart."),
+                       values={"items": names},
                        variant_ids=[line.variant_id for line in changed])
+
+
+def _on_sale(line) -> bool:
+    """As ``catalog.get_variant`` tells: the size and its product both active."""
+    return line.variant.active and line.variant.product.active
+
+
+def check_lines_on_sale(session: Session, store: Store, cart: Cart) -> None:
+    """Raise ``NoLongerSold`` (after taking those lines out of the cart) if the merchant took
+    any item off sale: as with a changed price, the shopper sees the cart again first."""
+    gone = [line for line in cart.lines if not _on_sale(line)]
+    if not gone:
+        return
+    titles = [line.variant.title for line in gone]
+    variant_ids = [line.variant_id for line in gone]
+    for line in gone:
+        cart.lines.remove(line)
+    session.commit()
+    raise NoLongerSold(N_("Sorry, no longer sold and taken out of your cart: {names}."),
+                       values={"names": ", ".join(titles)}, variant_ids=variant_ids)
 
 
 def do_start_checkout(session: Session, store: Store, customer_id: int) -> Totals:
     """Hold the cart's stock for ``store.reservation_minutes`` and return the totals; commits.
 
-    Raises ``PriceChanged`` or ``OutOfStock`` with a clear message, holding nothing.
+    Raises ``NoLongerSold``, ``PriceChanged`` or ``OutOfStock`` with a clear message, holding
+    nothing.
     """
     cart = _customer_cart(session, store, customer_id)
+    check_lines_on_sale(session, store, cart)
     check_prices_unchanged(session, store, cart)
     inventory.reserve_stock(session, store, cart.id,
                             {line.variant_id: line.quantity for line in cart.lines})
@@ -194,21 +230,22 @@ def do_place_order(session: Session, store: Store, customer_id: int,
     taken from the cart's reservations; if they lapsed it is reserved again here, atomically.
     """
     if payment_method not in PAYMENT_METHODS:
-        raise NotFound(f"Payment method {payment_method!r} is not offered.")
+        raise NotFound(N_("Payment method '{method}' is not offered."),
+                       values={"method": payment_method})
     if cart_id is None:
         cart_id = _customer_cart(session, store, customer_id).id
     cart = session.scalars(_CART_TO_ORDER, {"cart_id": cart_id, "store_id": store.id,
                                             "customer_id": customer_id}).unique().one_or_none()
     if cart is None:
-        raise NotFound("That cart does not exist.")
+        raise NotFound(N_("That cart does not exist."))
     if cart.status == "ordered":
         return _order_for_cart(session, store.id, cart.id)
     if not cart.lines:
         session.rollback()
-        raise EmptyCart("Your cart is empty.")
+        raise EmptyCart(N_("Your cart is empty."))
     if cart.delivery_method == "delivery" and not cart.address_text:
         session.rollback()
-        raise CheckoutIncomplete("Please give a delivery address.")
+        raise CheckoutIncomplete(N_("Please give a delivery address."))
 
     try:
         return _place(session, store, cart, payment_method)
@@ -218,6 +255,7 @@ def do_place_order(session: Session, store: Store, customer_id: int,
 
 
 def _place(session: Session, store: Store, cart: Cart, payment_method: str) -> Order:
+    check_lines_on_sale(session, store, cart)  # taken off sale since the checkout began
     check_prices_unchanged(session, store, cart)  # the shopper pays what they were shown
     # Lock order for every path: cart (locked by the caller), store row (order number),
     # the cart's holds, then stock rows. One order keeps held and unheld checkouts from

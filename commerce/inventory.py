@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from commerce import events
 from commerce.db import committing, utcnow
-from commerce.errors import InvalidQuantity, NotFound, OutOfStock
+from commerce.errors import N_, InvalidQuantity, NotFound, OutOfStock
 from commerce.models import Location, Reservation, Stock, StockMovement, Store, Variant
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ def reserve_stock(session: Session, store: Store, cart_id: int, wants: dict[int,
     for variant_id in sorted(wants):
         quantity = wants[variant_id]
         if quantity < 1:
-            raise InvalidQuantity("Quantity must be at least 1.")
+            raise InvalidQuantity(N_("Quantity must be at least 1."))
         remaining = quantity
         for stock in _stocks_for(session, store.id, variant_id):
             take = min(remaining, stock.available)
@@ -136,10 +136,20 @@ def reserve_stock(session: Session, store: Store, cart_id: int, wants: dict[int,
 def _out_of_stock(session: Session, store_id: int, variant_id: int) -> OutOfStock:
     variant = session.get(Variant, variant_id)
     available = available_quantity(session, store_id, variant_id)
-    title = variant.title if variant else "That item"
-    message = (f"Sorry, only {available} {title} left." if available
-               else f"Sorry, {title} is sold out.")
-    return OutOfStock(message, variant_id=variant_id, available=available)
+    if variant is None:  # deleted meanwhile
+        return OutOfStock(N_("Sorry, that item is no longer sold."), variant_id=variant_id,
+                          available=0)
+    return out_of_stock(variant.title, variant_id, available)
+
+
+def out_of_stock(title: str, variant_id: int, available: int) -> OutOfStock:
+    """The refusal a shopper reads when they want more of ``title`` than is left."""
+    if available:
+        return OutOfStock(N_("Sorry, only {count} {name} left."),
+                          values={"count": available, "name": title},
+                          variant_id=variant_id, available=available)
+    return OutOfStock(N_("Sorry, {name} is sold out."), values={"name": title},
+                      variant_id=variant_id, available=available)
 
 
 def held_for_cart(session: Session, store_id: int, cart_id: int,

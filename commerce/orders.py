@@ -4,15 +4,22 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from commerce.errors import NotFound
+from commerce.errors import N_, NotFound
 from commerce.models import Order, Store
 
 
 def get_order(session: Session, store_id: int, order_id: int) -> Order:
     order = session.scalar(select(Order).where(Order.id == order_id, Order.store_id == store_id))
     if order is None:
-        raise NotFound("No such order.")
+        raise NotFound(N_("No such order."))
     return order
+
+
+def repriced_titles(order: Order, prices_now: dict[int, int]) -> list[str]:
+    """Titles of ``order``'s items whose price now (``{variant_id: minor units}``, as the cart
+    has them) is not what the order paid: ordering again must not charge it unseen."""
+    return [line.title for line in order.lines
+            if line.variant_id in prices_now and prices_now[line.variant_id] != line.unit_price]
 
 
 PAYMENT_LINES = {"cod": "Pay cash on delivery."}

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from commerce import db
 from commerce.catalog import UNCHANGED
 from commerce.db import utcnow
-from commerce.errors import DomainError, NotFound
+from commerce.errors import N_, DomainError, NotFound
 from commerce.models import DiscountCode, DiscountRedemption, Order, Store
 
 KINDS = ("percentage", "fixed")
@@ -53,26 +53,31 @@ def check_discount_code(session: Session, store: Store, code: str, customer_id: 
     discount = session.scalar(select(DiscountCode).where(
         DiscountCode.store_id == store.id, DiscountCode.code == normalise_code(code)))
     if discount is None or not discount.active:
-        raise DiscountRefused(f"{code.strip()[:40]!r} is not a valid discount code.",
-                              reason="unknown")
+        raise DiscountRefused(N_("'{code}' is not a valid discount code."),
+                              values={"code": code.strip()[:40]}, reason="unknown")
     if discount.starts_at and now < discount.starts_at:
-        raise DiscountRefused(f"{discount.code} is not valid yet.", reason="not_started")
+        raise DiscountRefused(N_("{code} is not valid yet."), values={"code": discount.code},
+                              reason="not_started")
     if discount.ends_at and now >= discount.ends_at:
-        raise DiscountRefused(f"{discount.code} has expired.", reason="expired")
+        raise DiscountRefused(N_("{code} has expired."), values={"code": discount.code},
+                              reason="expired")
     if discount.usage_limit is not None and discount.times_used >= discount.usage_limit:
-        raise DiscountRefused(f"{discount.code} has been used up.", reason="usage_limit")
+        raise DiscountRefused(N_("{code} has been used up."), values={"code": discount.code},
+                              reason="usage_limit")
     if subtotal < discount.min_order:
-        raise DiscountRefused(
-            f"{discount.code} needs an order of at least "
-            f"{store.money(discount.min_order).format(f'en_{store.country}')}.",
+        raise DiscountRefused(N_("{code} needs an order of at least {amount}."), values={
+            "code": discount.code,
+            "amount": store.money(discount.min_order).format(f"en_{store.country}")},
             reason="min_order")
     if customer_id is not None:
         if discount.first_order_only and _orders_placed(session, store.id, customer_id):
-            raise DiscountRefused(f"{discount.code} is for a first order only.",
+            raise DiscountRefused(N_("{code} is for a first order only."),
+                                  values={"code": discount.code},
                                   reason="first_order_only")
         if discount.per_customer_limit is not None and _uses_by(
                 session, discount.id, customer_id) >= discount.per_customer_limit:
-            raise DiscountRefused(f"You have already used {discount.code}.",
+            raise DiscountRefused(N_("You have already used {code}."),
+                                  values={"code": discount.code},
                                   reason="per_customer_limit")
     return discount
 
@@ -102,7 +107,8 @@ def redeem(session: Session, store: Store, code: str, order_id: int, customer_id
     ).scalar_one_or_none()
     if used is None:
         session.rollback()
-        raise DiscountRefused(f"{normalise_code(code)} has been used up.", reason="usage_limit")
+        raise DiscountRefused(N_("{code} has been used up."), values={"code": normalise_code(code)},
+                              reason="usage_limit")
     session.add(DiscountRedemption(store_id=store.id, discount_code_id=used, order_id=order_id,
                                    customer_id=customer_id))
 

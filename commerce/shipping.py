@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from commerce import db, stores
 from commerce.catalog import UNCHANGED
-from commerce.errors import DomainError, NotFound
+from commerce.errors import N_, DomainError, NotFound
 from commerce.models import (
     Fulfilment, Location, Order, PickupPoint, ShippingRate, ShippingZone, Store,
 )
@@ -66,7 +66,7 @@ def get_zone(session: Session, store_id: int, zone_id: int) -> ShippingZone:
         ShippingZone.id == zone_id, ShippingZone.store_id == store_id,
         ShippingZone.active.is_(True)))
     if zone is None:
-        raise NotFound("We do not deliver to that area.")
+        raise NotFound(N_("We do not deliver to that area."))
     return zone
 
 
@@ -101,7 +101,8 @@ def cheapest_rate(zone_name: str, rates, weight_grams: int, order_value: int) ->
             free = rate.free_over is not None and order_value >= rate.free_over
             prices.append(0 if free else rate.amount)
     if not prices:
-        raise NoShippingRate(f"We cannot deliver this order to {zone_name}.")
+        raise NoShippingRate(N_("We cannot deliver this order to {area}."),
+                             values={"area": zone_name})
     return min(prices)
 
 
@@ -119,7 +120,7 @@ _OPEN_PICKUP_POINT = select(PickupPoint).where(  # built once: every pickup chec
 def get_pickup_point(session: Session, store_id: int, pickup_point_id: int) -> PickupPoint:
     point = session.scalar(_OPEN_PICKUP_POINT, {"id": pickup_point_id, "store_id": store_id})
     if point is None:
-        raise NotFound("That pickup point is not available.")
+        raise NotFound(N_("That pickup point is not available."))
     return point
 
 

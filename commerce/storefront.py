@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from commerce.catalog import tree_of, with_descendants
 from commerce.db import transaction_scoped
-from commerce.errors import NotFound
+from commerce.errors import N_, NotFound
 from commerce.models import (
     Category, PaymentGateway, PickupPoint, Product, ShippingRate, ShippingZone, Variant,
 )
@@ -120,7 +120,7 @@ class Storefront:
         """On sale in the category or below it, by name (``catalog.products_in_category``)."""
         parents = {category.id: category.parent_id for category in self.categories}
         if category_id not in parents:
-            raise NotFound("No such category in this store.")
+            raise NotFound(N_("No such category in this store."))
         found = with_descendants(parents, category_id)
         return sorted((p for p in self.products if p.category_id in found),
                       key=lambda p: (p.name, p.id))
@@ -128,13 +128,13 @@ class Storefront:
     def product(self, product_id: int) -> ProductView:
         product = self._products.get(product_id)
         if product is None:
-            raise NotFound("That product is not available.")
+            raise NotFound(N_("That product is not available."))
         return product
 
     def variant(self, variant_id: int) -> VariantView:
         variant = self._variants.get(variant_id)
         if variant is None:
-            raise NotFound("That product is not available.")
+            raise NotFound(N_("That product is not available."))
         return variant
 
     def __post_init__(self):

@@ -15,6 +15,7 @@ from transitions import Machine
 from commerce import carts
 from commerce.carts import CartView
 from commerce.db import for_transaction, remember_for_transaction
+from commerce.errors import DomainError
 from commerce.models import Customer, Store
 from commerce.storefront import Storefront, storefront
 from dialogs.i18n import translate
@@ -94,6 +95,12 @@ class Turn:
     def t(self, message: str, **values) -> str:
         """``message`` in the shopper's language, with ``{placeholders}`` filled in."""
         return translate(self.locale, message).format(**values)
+
+    def t_error(self, error: DomainError) -> str:
+        """What the commerce core refused, in the shopper's language (``DomainError.template``
+        translated, then filled in with its values)."""
+        template = translate(self.locale, error.template)
+        return template.format(**error.values) if error.values else template
 
 
 @dataclass

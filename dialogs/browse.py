@@ -37,6 +37,10 @@ class BrowseDialog(Dialog):
             return "back_to_sizes"
         return super().back_trigger(conv)
 
+    def _back_to_search(self, conv: Conversation, note: str) -> Goto:
+        """A product picked from search results: its list is those results."""
+        return Goto("search", {"query": conv.context["query"], "note": note}, state="results")
+
     def _products(self, turn: Turn, conv: Conversation):
         if conv.context.get("category_id"):
             return turn.storefront().products_in_category(conv.context["category_id"])
@@ -44,6 +48,8 @@ class BrowseDialog(Dialog):
 
     # -- products ---------------------------------------------------------------------------------
     def show_products(self, turn: Turn, conv: Conversation, note: str) -> Reply:
+        if conv.context.get("query"):  # back (or refused) from a product found by search
+            return self._back_to_search(conv, note)
         try:
             products = self._products(turn, conv)
         except DomainError:
@@ -56,7 +62,9 @@ class BrowseDialog(Dialog):
             if all(stock[v.id] == 0 for v in variants):
                 label = turn.t("{name} (sold out)", name=product.name)
             else:
-                cheapest = price(turn.store.money(min(v.price for v in variants)), turn)
+                # from what can be bought now: a sold-out size's lower price is not on offer
+                cheapest = price(turn.store.money(
+                    min(v.price for v in variants if stock[v.id] > 0)), turn)
                 label = (turn.t("{name} from {price}", name=product.name, price=cheapest)
                          if len(variants) > 1 else f"{product.name} {cheapest}")
             choices.append(Choice(f"p:{product.id}", label))
@@ -73,7 +81,7 @@ class BrowseDialog(Dialog):
         try:
             product = turn.storefront().product(product_id)
         except DomainError as error:
-            return self.reprompt(turn, conv, turn.t(error.message))
+            return self.reprompt(turn, conv, turn.t_error(error))
         variants = product.on_sale_variants
         stock = inventory.available_quantities(turn.db, turn.store.id, [v.id for v in variants])
         if not any(stock.values()):
@@ -92,7 +100,8 @@ class BrowseDialog(Dialog):
     def _gone(self, turn: Turn, conv: Conversation, error: DomainError) -> Goto:
         """The merchant took it off sale while the shopper looked: back to the list."""
         return Goto("browse", {"category_id": conv.context.get("category_id"),
-                               "note": turn.t(error.message)})
+                               "query": conv.context.get("query"),
+                               "note": turn.t_error(error)})
 
     def show_sizes(self, turn: Turn, conv: Conversation, note: str) -> Reply:
         try:
@@ -116,7 +125,7 @@ class BrowseDialog(Dialog):
         try:
             variant = turn.storefront().variant(int(turn.choice[2:]))
         except DomainError as error:
-            return self.reprompt(turn, conv, turn.t(error.message))
+            return self.reprompt(turn, conv, turn.t_error(error))
         if variant.product_id != conv.context.get("product_id"):
             return self.reprompt(turn, conv, pick_from_list(turn))
         if inventory.available_quantity(turn.db, turn.store.id, variant.id) == 0:
@@ -130,13 +139,25 @@ class BrowseDialog(Dialog):
     def _variant(self, turn: Turn, variant_id: int):
         return turn.storefront().variant(variant_id)
 
+    def _in_cart(self, turn: Turn, variant_id: int) -> int:
+        return sum(line.quantity for line in turn.cart().lines if line.variant_id == variant_id)
+
+    def _none_left(self, turn: Turn, conv: Conversation, variant):
+        """No "How many? (1-0)": back to the sizes or the list, saying why."""
+        self._machine.events[self.back_trigger(conv)].trigger(conv)
+        in_cart = self._in_cart(turn, variant.id)
+        if in_cart:  # what is left is in their own cart already
+            return self.reprompt(turn, conv, turn.t(
+                "You already have all {count} {name} in your cart.", count=in_cart,
+                name=variant.title))
+        return self.reprompt(turn, conv, turn.t("Sorry, {name} is sold out.",
+                                                name=variant.title))
+
     def _max_quantity(self, turn: Turn, variant_id: int) -> int:
         available = for_transaction(
             turn.db, ("stock", turn.store.id, variant_id),
             lambda: inventory.available_quantity(turn.db, turn.store.id, variant_id))
-        in_cart = sum(line.quantity for line in turn.cart().lines
-                      if line.variant_id == variant_id)
-        return max(0, min(available, carts.MAX_LINE_QUANTITY) - in_cart)
+        return max(0, min(available, carts.MAX_LINE_QUANTITY) - self._in_cart(turn, variant_id))
 
     def show_quantity(self, turn: Turn, conv: Conversation, note: str) -> Reply:
         try:
@@ -144,6 +165,8 @@ class BrowseDialog(Dialog):
         except DomainError as error:
             return self._gone(turn, conv, error)
         most = self._max_quantity(turn, variant.id)
+        if most == 0:
+            return self._none_left(turn, conv, variant)
         each = price(turn.store.money(variant.price), turn)
         return Reply(with_note(note, turn.t("{name} {price} each.\nHow many? (1-{most})",
                                             name=variant.title, price=each, most=most)),
@@ -166,7 +189,9 @@ class BrowseDialog(Dialog):
             except (OutOfStock, InvalidQuantity):
                 pass
             except DomainError as error:
-                return self.reprompt(turn, conv, turn.t(error.message))
+                return self.reprompt(turn, conv, turn.t_error(error))
         most = self._max_quantity(turn, variant_id)
+        if most == 0:  # taken meanwhile, or all of it is in the cart
+            return self._none_left(turn, conv, self._variant(turn, variant_id))
         return self.reprompt(turn, conv, turn.t("Please enter a number from 1 to {most}.",
                                                 most=most))

@@ -50,7 +50,7 @@ class CartDialog(Dialog):
             except EmptyCart:  # emptied on another channel: the screen says so
                 return self.reprompt(turn, conv, "")
             except DomainError as error:
-                return self.reprompt(turn, conv, turn.t(error.message))
+                return self.reprompt(turn, conv, turn.t_error(error))
             return Goto("checkout", {"cart_id": turn.cart().cart_id})
         return self.reprompt(turn, conv, pick_from_list(turn))
 
@@ -104,5 +104,5 @@ class CartDialog(Dialog):
             turn.cart_changed(carts.do_set_quantity(turn.db, turn.store, turn.customer.id,
                                                     conv.context["variant_id"], int(text)))
         except DomainError as error:
-            return self.reprompt(turn, conv, turn.t(error.message))
+            return self.reprompt(turn, conv, turn.t_error(error))
         return "changed"

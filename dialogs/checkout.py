@@ -37,9 +37,14 @@ class CheckoutDialog(Dialog):
 
     def enter(self, turn: Turn, context: dict, state: str | None = None):
         if state is None and not _zones(turn) and not _pickup_points(turn):
-            # nothing to choose: straight to paying
-            state = "summary"
+            # nothing to choose: straight to paying, and back from there to the cart
+            state, context = "summary", {**context, "no_method": True}
         return super().enter(turn, context, state)
+
+    def back_trigger(self, conv: Conversation) -> str | None:
+        if conv.state == "summary" and conv.context.get("no_method"):
+            return None  # the parent: the cart, not an empty choice of delivery
+        return super().back_trigger(conv)
 
     # -- pickup or delivery ---------------------------------------------------------------------
     def show_method(self, turn: Turn, conv: Conversation, note: str) -> Reply:
@@ -58,6 +63,9 @@ class CheckoutDialog(Dialog):
             label = t("Delivery {zone} {price}", zone=zone.name,
                       price=price(turn.store.money(cost), turn) if cost else t("free"))
             choices.append(Choice(f"zone:{zone.id}", label))
+        if not choices:  # never a menu with nothing on it: say why, on the cart
+            return Goto("cart", {"note": t(
+                "Sorry, we cannot deliver this order and there is no pickup.")})
         return Reply(with_note(note, t("How do you want your order?")), tuple(choices))
 
     def on_method(self, turn: Turn, conv: Conversation):
@@ -66,7 +74,7 @@ class CheckoutDialog(Dialog):
             try:
                 checkout.do_choose_pickup(turn.db, turn.store, turn.customer.id, int(ident))
             except DomainError as error:
-                return self.reprompt(turn, conv, turn.t(error.message))
+                return self.reprompt(turn, conv, turn.t_error(error))
             return "chosen"
         if kind == "zone" and ident.isdecimal():
             conv.context["zone_id"] = int(ident)
@@ -87,6 +95,9 @@ class CheckoutDialog(Dialog):
             if (turn.choice or "").startswith("a:"):
                 address = customers.get_address(turn.db, turn.store, turn.customer.id,
                                                 int(turn.choice[2:]))
+            elif turn.text.strip() and not checkout.looks_like_address(turn.text):
+                # a menu key ("98", "3") or a few characters: not saved, asked again
+                return self.reprompt(turn, conv, turn.t("That does not look like an address."))
             elif turn.text.strip():
                 address = customers.do_add_address(turn.db, turn.store, turn.customer.id,
                                                    turn.text)
@@ -95,7 +106,7 @@ class CheckoutDialog(Dialog):
             checkout.do_choose_delivery(turn.db, turn.store, turn.customer.id,
                                         conv.context["zone_id"], address.text, address.landmark)
         except DomainError as error:
-            return self.reprompt(turn, conv, turn.t(error.message))
+            return self.reprompt(turn, conv, turn.t_error(error))
         return "chosen"
 
     # -- summary and paying ---------------------------------------------------------------------
@@ -108,9 +119,9 @@ class CheckoutDialog(Dialog):
             totals = checkout.compute_totals(turn.db, turn.store, cart)
         except DiscountRefused as error:  # the code ran out meanwhile: drop it, show again
             checkout.do_remove_discount_code(turn.db, turn.store, turn.customer.id)
-            return self.reprompt(turn, conv, t(error.message))
+            return self.reprompt(turn, conv, turn.t_error(error))
         except DomainError as error:  # e.g. the delivery zone closed: choose again
-            return Goto("checkout", {**conv.context, "note": t(error.message)}, state="method")
+            return Goto("checkout", {**conv.context, "note": turn.t_error(error)}, state="method")
         lines = [t("Total {total}", total=price(totals.total, turn))]
         if totals.shipping.amount:
             lines.append(t("incl. delivery {price}", price=price(totals.shipping, turn)))
@@ -136,6 +147,6 @@ class CheckoutDialog(Dialog):
         try:
             checkout.do_apply_discount_code(turn.db, turn.store, turn.customer.id, turn.text)
         except DomainError as error:
-            return self.reprompt(turn, conv, turn.t(error.message))
+            return self.reprompt(turn, conv, turn.t_error(error))
         return "applied"
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from commerce import carts, checkout, shipping
+from commerce import carts, checkout, orders, shipping
 from commerce.errors import DomainError
 from commerce.models import Fulfilment, Order
 from dialogs.base import Choice, Conversation, Dialog, Goto, Reply, Turn
@@ -72,6 +72,7 @@ class OrdersDialog(Dialog):
             rows.append(turn.t("Tracking {number}", number=tracking))
         items = ", ".join(f"{line.quantity}x {line.title}" for line in order.lines)
         rows.append(items if len(items) <= 60 else items[:57].rsplit(" ", 1)[0] + "..")
+        rows.append(turn.t("Total {total}", total=price(order.total_money, turn)))
         choices = []
         if order.status == "draft":  # the merchant's draft: paying is all there is to do
             return Reply(with_note(note, "\n".join(rows)), (Choice("pay", turn.t("Pay now")),))
@@ -101,12 +102,18 @@ class OrdersDialog(Dialog):
         try:
             short = carts.do_add_order_to_cart(turn.db, turn.store, turn.customer.id, order.id)
         except DomainError as error:
-            return self.reprompt(turn, conv, turn.t(error.message))
-        if had_items or short or not carts.view_cart(turn.db, turn.store,
-                                                     turn.customer.id).lines:
+            return self.reprompt(turn, conv, turn.t_error(error))
+        view = carts.view_cart(turn.db, turn.store, turn.customer.id)
+        if had_items or short or not view.lines:
             note = (turn.t("Not all items are available: {names}.", names=", ".join(short))
                     if short else turn.t("Added to your cart."))
             return Goto("cart", {"note": note})
+        repriced = orders.repriced_titles(
+            order, {line.variant_id: line.unit_price.amount for line in view.lines})
+        if repriced:  # the cart shows the new prices and total before anything is charged
+            return Goto("cart", {"note": turn.t(
+                "New price since order #{number}: {names}.", number=order.number,
+                names=", ".join(repriced))})
         return self._place_like(turn, order)
 
     def _place_like(self, turn: Turn, previous: Order):
@@ -120,10 +127,16 @@ class OrdersDialog(Dialog):
                 checkout.do_choose_delivery(turn.db, turn.store, turn.customer.id,
                                             previous.shipping_zone_id, previous.address_text,
                                             previous.address_landmark)
-            checkout.do_start_checkout(turn.db, turn.store, turn.customer.id)
+            totals = checkout.do_start_checkout(turn.db, turn.store, turn.customer.id)
+            if totals.total.amount != previous.total:
+                # Same prices, yet delivery, tax or a discount came out otherwise: the summary
+                # shows the new total and the shopper confirms it.
+                return Goto("checkout", {"cart_id": turn.cart().cart_id, "note": turn.t(
+                    "Order #{number} was {was}.", number=previous.number,
+                    was=price(previous.total_money, turn))}, state="summary")
             method = self._reorder_method(turn, previous)
             order = checkout.do_place_order(turn.db, turn.store, turn.customer.id,
                                             payment_method=method)
         except DomainError as error:
-            return Goto("cart", {"note": turn.t(error.message)})
+            return Goto("cart", {"note": turn.t_error(error)})
         return ask_for_payment(turn, order, method)

@@ -49,7 +49,7 @@ def place_and_pay(turn: Turn, method: str, cart_id: int | None = None) -> Reply 
         order = checkout.do_place_order(turn.db, turn.store, turn.customer.id,
                                         cart_id=cart_id, payment_method=method)
     except DomainError as error:
-        return Goto("cart", {"note": turn.t(error.message)})
+        return Goto("cart", {"note": turn.t_error(error)})
     return ask_for_payment(turn, order, method)
 
 
@@ -62,7 +62,7 @@ def ask_for_payment(turn: Turn, order: Order, method: str) -> Reply:
                                               allow_simulated=simulation_allowed())
     except DomainError as error:  # the order stands; they can pay from My orders
         return Reply(turn.t("Order #{number} is placed.", number=order.number) + " "
-                     + turn.t(error.message), ends=True)
+                     + turn.t_error(error), ends=True)
     turn.db.refresh(payment)  # without a job queue the provider was asked already
     if payment.status in ("failed", "cancelled", "expired"):
         return Reply(turn.t("Order #{number} is placed.", number=order.number) + " "
@@ -130,5 +130,5 @@ class PayDialog(Dialog):
             try:
                 order = drafts.do_complete_draft(turn.db, turn.store, order.draft_token, method)
             except DomainError as error:
-                return Goto("orders", {"note": turn.t(error.message)})
+                return Goto("orders", {"note": turn.t_error(error)})
         return ask_for_payment(turn, order, method)

@@ -37,4 +37,6 @@ class SearchDialog(Dialog):
     def on_results(self, turn: Turn, conv: Conversation):
         if not (turn.choice or "").startswith("p:"):
             return self.reprompt(turn, conv, pick_from_list(turn))
-        return Goto("browse", {"product_id": int(turn.choice[2:])})
+        # the query goes along: back from the product comes here, not to the whole store
+        return Goto("browse", {"product_id": int(turn.choice[2:]),
+                               "query": conv.context["query"]})

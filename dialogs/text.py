@@ -1,12 +1,9 @@
 """Small helpers for the words on a screen."""
 from __future__ import annotations
 
+from commerce.errors import N_  # noqa: F401 (the one marker, also for dialogs' messages)
 from commerce.money import Money
 from dialogs.base import Turn
-
-def N_(message: str) -> str:  # noqa: N802 (the gettext convention)
-    """Marks a message for extraction where it is stored, to be translated when shown."""
-    return message
 
 
 PICK_FROM_LIST = N_("Please reply with a number from the list.")

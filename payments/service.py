@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from commerce import events, order_flow
 from commerce.db import committing, utcnow
-from commerce.errors import DomainError, NotFound
+from commerce.errors import N_, DomainError, NotFound
 from commerce.models import Order, Payment, PaymentCallback, Store
 from commerce.money import Money
 from commerce.order_payments import paid_total, refresh_financial_status
@@ -54,10 +54,12 @@ def open_payment(session: Session, store_id: int, order_id: int) -> Payment | No
 def check_payable(session: Session, store: Store, order: Order) -> int:
     """What is still owed on ``order`` (minor units); raises ``OrderNotPayable``."""
     if order.status in ("draft", "cancelled") or order.financial_status != "pending":
-        raise OrderNotPayable(f"Order #{order.number} has nothing left to pay.")
+        raise OrderNotPayable(N_("Order #{number} has nothing left to pay."),
+                              values={"number": order.number})
     owed = order.total - paid_total(session, store.id, order.id)
     if owed <= 0:
-        raise OrderNotPayable(f"Order #{order.number} is already paid.")
+        raise OrderNotPayable(N_("Order #{number} is already paid."),
+                              values={"number": order.number})
     return owed
 
 
@@ -70,15 +72,16 @@ def do_request_payment(session: Session, store: Store, order_id: int, method: st
     ``OrderNotPayable``, ``PaymentInProgress`` or ``NotFound``, changing nothing.
     """
     if method == "cod" or method not in offered_methods(session, store, allow_simulated):
-        raise PaymentMethodUnavailable(f"{method!r} is not a way this shop takes payment "
-                                       "online.")
+        raise PaymentMethodUnavailable(N_("'{method}' is not a way this shop takes payment "
+                                          "online."), values={"method": method})
     with committing(session):
         order = order_flow.lock_order(session, store.id, order_id)  # requests take turns
         waiting = open_payment(session, store.id, order.id)
         if waiting is not None:
             if waiting.method != method:
-                raise PaymentInProgress(f"A payment for order #{order.number} is already "
-                                        "waiting for you. Please finish or wait for it.")
+                raise PaymentInProgress(N_("A payment for order #{number} is already waiting "
+                                           "for you. Please finish or wait for it."),
+                                        values={"number": order.number})
             return waiting
         owed = check_payable(session, store, order)
         gateway = get_gateway(session, store.id, method)

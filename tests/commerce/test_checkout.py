@@ -1,7 +1,7 @@
 import pytest
 from sqlalchemy import func, select
 
-from commerce import carts, checkout, orders
+from commerce import carts, catalog, checkout, orders, shipping
 from commerce.customers import get_or_create_customer
 from commerce.errors import EmptyCart, InvalidQuantity, NotFound, OutOfStock
 from commerce.models import Cart, Order, OutboxEvent, Stock, Store, Variant
@@ -115,3 +115,76 @@ def test_a_long_receipt_still_fits_two_sms_parts(db, store, customer):
     receipt = orders.sms_receipt(order, store, "en_KE")
     assert len(receipt) <= 306
     assert "more" in receipt and receipt.endswith("Help: +254700123456")
+
+
+# -- items taken off sale after they went in the cart -------------------------------------------
+def _spinach_and_onions_in_cart(db, store, customer):
+    spinach = variant_by_sku(db, store, "SPIN-BUNC")
+    onions = variant_by_sku(db, store, "ONIO-1KG")
+    carts.do_add_to_cart(db, store, customer.id, spinach.id, 2)
+    carts.do_add_to_cart(db, store, customer.id, onions.id, 1)
+    return spinach, onions
+
+
+def test_a_product_taken_off_sale_is_taken_out_of_the_cart_at_checkout(db, store, customer):
+    spinach, onions = _spinach_and_onions_in_cart(db, store, customer)
+    catalog.do_set_product_active(db, store, spinach.product_id, False)
+
+    with pytest.raises(checkout.NoLongerSold) as error:
+        checkout.do_start_checkout(db, store, customer.id)
+
+    assert error.value.details == {"variant_ids": [spinach.id]}
+    assert error.value.message == ("Sorry, no longer sold and taken out of your cart: "
+                                   "Spinach bunch.")
+    db.expire_all()
+    cart = carts.get_active_cart(db, store.id, customer.id)
+    assert [(ln.variant_id, ln.quantity) for ln in cart.lines] == [(onions.id, 1)]
+    assert db.scalar(select(func.sum(Stock.reserved))) == 0  # nothing held for it
+    # The rest of the cart checks out as usual.
+    assert checkout.do_start_checkout(db, store, customer.id).subtotal.amount == 10000
+
+
+def test_a_size_taken_off_sale_after_checkout_began_is_not_ordered(db, store, customer):
+    spinach, onions = _spinach_and_onions_in_cart(db, store, customer)
+    checkout.do_start_checkout(db, store, customer.id)  # holds both
+    catalog.do_update_variant(db, store, spinach.id, active=False)
+
+    with pytest.raises(checkout.NoLongerSold):
+        checkout.do_place_order(db, store, customer.id)
+
+    assert db.scalar(select(func.count(Order.id))) == 0
+    db.expire_all()
+    cart = carts.get_active_cart(db, store.id, customer.id)
+    assert [ln.variant_id for ln in cart.lines] == [onions.id]
+    order = checkout.do_place_order(db, store, customer.id)  # what is left can be ordered
+    assert [(ln.title, ln.quantity) for ln in order.lines] == [("Onions 1kg", 1)]
+    assert on_hand(db, "SPIN-BUNC") == 50
+    assert db.scalar(select(func.sum(Stock.reserved))) == 0
+
+
+@pytest.mark.parametrize("typed", ["98", "3", "  0 ", "ab", "12 34"])
+def test_a_menu_key_is_not_a_delivery_address(db, store, customer, typed):
+    carts.do_add_to_cart(db, store, customer.id, variant_by_sku(db, store, "CABB").id, 1)
+    zone = shipping.list_zones(db, store.id)[0]
+    with pytest.raises(checkout.CheckoutIncomplete):
+        checkout.do_choose_delivery(db, store, customer.id, zone.id, typed)
+    db.expire_all()
+    assert carts.get_active_cart(db, store.id, customer.id).address_text == ""
+
+
+def test_an_address_in_words_is_one():
+    assert checkout.looks_like_address("Kibra")
+    assert checkout.looks_like_address("Kawangware stage 56, blue gate")
+    assert not checkout.looks_like_address("98")
+    assert not checkout.looks_like_address("CBD")
+
+
+def test_a_reorder_names_the_items_whose_price_changed(db, store, customer):
+    carts.do_add_to_cart(db, store, customer.id, variant_by_sku(db, store, "CABB").id, 2)
+    carts.do_add_to_cart(db, store, customer.id, variant_by_sku(db, store, "ONIO-1KG").id, 1)
+    order = checkout.do_place_order(db, store, customer.id)
+    cabbage, onions = (variant_by_sku(db, store, sku).id for sku in ("CABB", "ONIO-1KG"))
+
+    assert orders.repriced_titles(order, {cabbage: 6000, onions: 10000}) == []
+    assert orders.repriced_titles(order, {cabbage: 9000, onions: 10000}) == ["Cabbage"]
+    assert orders.repriced_titles(order, {onions: 10000}) == []  # not in the cart: not charged

@@ -60,7 +60,7 @@ def test_a_reorder_takes_four_hops_with_the_same_delivery(phone, db):
 
     assert phone.dial().startswith("CON Karibu")
     assert phone.send("8") == "CON Your orders:\n1. #1001 KSh 220 Awaiting payment\n0. Back"
-    assert phone.send("1") == ("CON #1001 Awaiting payment\n2x Cabbage\n"
+    assert phone.send("1") == ("CON #1001 Awaiting payment\n2x Cabbage\nTotal KSh 220\n"
                                "1. Order again, pay cash\n0. Back")
     assert phone.send("1") == ("END Asante! Order #1002 is placed. Pay KSh 220 cash on delivery. "
                                "We will SMS you a receipt.")
@@ -80,7 +80,7 @@ def test_my_orders_show_status_and_tracking(phone, db, store):
     phone.dial()
     assert phone.send("8") == "CON Your orders:\n1. #1001 KSh 60 Ready for pickup\n0. Back"
     assert phone.send("1") == ("CON #1001 Ready for pickup\nTracking MB-778\n1x Cabbage\n"
-                               "1. Order again, pay cash\n0. Back")
+                               "Total KSh 60\n1. Order again, pay cash\n0. Back")
 
 
 def test_no_orders_yet_is_said_plainly(phone):

@@ -15,8 +15,10 @@ from commerce.customers import get_or_create_customer
 ROOT = Path(__file__).resolve().parents[2]
 LOCALES = ROOT / "locales"
 TRANSLATED = ["sw", "fr"]  # English is the source language: its msgstr may stay empty
+# The commerce core's and payments' refusals a shopper may read are marked with N_ too.
+SOURCES = ["dialogs", "channels", "commerce", "payments"]
 EXTRACT = ["pybabel", "extract", "-F", "babel.cfg", "-k", "t", "-k", "N_", "--no-location",
-           "-o", "locales/messages.pot", "dialogs", "channels"]
+           "-o", "locales/messages.pot", *SOURCES]
 UPDATE = ["pybabel", "update", "-i", "locales/messages.pot", "-d", "locales"]
 HOW_TO_UPDATE = (f"the catalogs are out of date: run `{' '.join(EXTRACT)}` then "
                  f"`{' '.join(UPDATE)}`, and translate the new messages in sw and fr")
@@ -90,7 +92,7 @@ def test_translations_are_gsm7_and_about_as_short_as_the_english(lang):
 def test_the_catalogs_are_up_to_date_with_the_code(tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT)
     extracted = tmp_path / "messages.pot"
-    command = [*EXTRACT[:-3], str(extracted), "dialogs", "channels"]
+    command = [*EXTRACT[:EXTRACT.index("-o") + 1], str(extracted), *SOURCES]
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         CommandLineInterface().run(command)
     in_code = _ids(_catalog(extracted))
@@ -122,6 +124,7 @@ def test_a_shopper_who_picks_kiswahili_gets_it_now_and_on_the_next_dial(dial):
     assert dial("lang-1") == HOME_EN
     assert dial("lang-1", "9") == "CON Choose your language:\n1. English\n2. Kiswahili\n0. Back"
     assert dial("lang-1", "9*2") == HOME_SW
+    assert dial("lang-1", "9*2*1").startswith("CON Chagua bidhaa:")  # Vegetables
     # The session drops; the next dial (a new session id) offers to continue, then home.
     assert dial("lang-2") == "CON Endelea ulipoachia?\n1. Ndiyo\n2. Hapana"
     assert dial("lang-2", "2") == HOME_SW
@@ -136,6 +139,7 @@ def test_a_shopper_who_picks_french_gets_it_now_and_on_the_next_dial(dial, db, s
     assert dial("lang-1", "9") == ("CON Choose your language:\n1. English\n2. Kiswahili\n"
                                    "3. Francais\n0. Back")  # ç is not GSM-7
     assert dial("lang-1", "9*3") == HOME_FR
+    assert dial("lang-1", "9*3*1").startswith("CON Choisissez un produit")  # Vegetables
     assert dial("lang-2") == "CON Reprendre où vous en étiez ?\n1. Oui\n2. Non"
     assert dial("lang-2", "2") == HOME_FR
     assert dial("lang-3", "9") == ("CON Choisissez votre langue :\n1. English\n2. Kiswahili\n"
