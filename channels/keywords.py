@@ -114,7 +114,7 @@ def _add(turn: Turn, code: str, quantity: int) -> str | None:
     try:
         view = carts.do_add_to_cart(turn.db, turn.store, turn.customer.id, variant.id, quantity)
     except DomainError as error:
-        return turn.t(error.message)
+        return turn.t_error(error)
     turn.cart_changed(view)
     return None
 

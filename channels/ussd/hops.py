@@ -55,9 +55,13 @@ def new_inputs(text: str, saved: dict | None) -> list[str]:
 def sent_before(text: str, saved: dict) -> bool:
     """Whether the gateway sent ``text`` earlier in this session. AT's text only grows, so an
     earlier hop's text is a ``*``-prefix of a later one (and ``""`` comes first); the texts from
-    before the gateway last lost track are kept in ``earlier``."""
-    return any(text == seen or not text or seen.startswith(text + "*")
-               for seen in (saved["text"], *saved.get("earlier", ())))
+    before the gateway last lost track are kept in ``earlier``. Against those, only a text of
+    several inputs counts: a single key after a lost track may well be typed anew ("1", "2",
+    then "1" again), and cannot be told from a copy."""
+    if not text or text == saved["text"] or saved["text"].startswith(text + "*"):
+        return True
+    return "*" in text and any(text == seen or seen.startswith(text + "*")
+                               for seen in saved.get("earlier", ()))
 
 
 def applied_texts(text: str, saved: dict | None) -> dict:

@@ -213,3 +213,8 @@ def test_without_an_sms_account_the_demo_writes_replies_to_the_log(make_app, cap
     assert [(m.provider, m.status) for m in sent] == [("log", "sent")]
     assert any("SMS NOT SENT" in r.getMessage() and "Karibu" in r.getMessage()
                for r in caplog.records)
+
+
+def test_a_refused_order_command_is_explained_in_the_shoppers_language(db, store, texting):
+    texting("MBOGA LANG sw")
+    assert texting("ORDER MANA-BUNC 5")[0].startswith("Samahani, zimebaki 3 tu za Managu bunch.")

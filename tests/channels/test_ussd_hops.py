@@ -195,12 +195,20 @@ def test_a_late_first_hop_does_not_spoil_the_next_ones(hop, db):
 def test_a_late_copy_from_before_the_gateway_lost_track_changes_nothing(hop, db):
     hop("")
     hop("1")
-    carrots = "CON Carrots 1kg KSh 90 each.\nHow many? (1-35)\n0. Back"
-    assert hop("9*2") == (200, carrots)  # does not extend "1": its last input picks Carrots
-    assert hop("1") == (200, carrots)  # "1" was sent before: not a quantity of 1
-    assert hop("9") == (200, carrots)
+    assert hop("1*2") == (200, "CON Carrots 1kg KSh 90 each.\nHow many? (1-35)\n0. Back")
+    products = hop("7*0")  # does not extend "1*2": its last input goes back to the products
+    assert products[1].startswith("CON Choose a product:\n1. Cabbage")
+    assert hop("1*2") == products  # "1*2" was sent before: not Carrots again
     assert db.scalar(select(func.count(CartLine.id))) == 0
-    assert hop("9*2*3")[1].startswith("CON 3x Carrots 1kg KSh 270\n")
+
+
+def test_a_single_key_after_the_gateway_lost_track_is_read_even_if_typed_before(hop, db):
+    hop("")
+    hop("1")  # Vegetables
+    carrots = "CON Carrots 1kg KSh 90 each.\nHow many? (1-35)\n0. Back"
+    assert hop("2") == (200, carrots)  # only the latest input: it picks Carrots
+    assert hop("1")[1].startswith("CON 1x Carrots 1kg KSh 90\n")  # "1" anew: a quantity
+    assert db.scalars(select(CartLine.quantity)).all() == [1]
 
 
 def test_a_dial_string_with_too_many_inputs_ends_politely_at_once(hop, db):
