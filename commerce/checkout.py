@@ -7,6 +7,7 @@ became an order returns that order (``orders.cart_id`` is unique as a second gua
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select, update
@@ -22,7 +23,8 @@ from commerce.money import Money
 
 log = logging.getLogger(__name__)
 
-# Which of these a store offers is up to its payment gateways (``payments.gateways``).
+# Which of these a store offers is up to its payment gateways (``payments.gateways``) and,
+# for cash ("cod"), up to ``Store.accepts_cash``.
 PAYMENT_METHODS = ("cod", "mpesa", "momo", "paystack", "flutterwave")
 
 
@@ -93,17 +95,24 @@ def _customer_cart(session: Session, store: Store, customer_id: int) -> Cart:
     return cart
 
 
+_SHARED_LOCATION = re.compile(r"\(-?\d+(\.\d+)?,-?\d+(\.\d+)?\)$")  # chat._describe's pin
+
+
 def looks_like_address(text: str) -> bool:
-    """Words a rider can find, not a menu key typed by mistake ("98", "3"): some letters."""
+    """What a shopper typed is words a rider can find, or a location they shared (WhatsApp
+    sends a pin as coordinates), not a menu key typed by mistake ("98", "3")."""
     text = text.strip()
-    return len(text) >= 5 and sum(c.isalpha() for c in text) >= 3
+    return bool(_SHARED_LOCATION.search(text)) or (
+        len(text) >= 5 and sum(c.isalpha() for c in text) >= 3)
 
 
 def do_choose_delivery(session: Session, store: Store, customer_id: int, zone_id: int,
                        address_text: str, landmark: str = "") -> Cart:
     """Deliver to an address in a shipping zone; commits."""
     address_text, landmark = address_text.strip(), landmark.strip()
-    if not looks_like_address(address_text):
+    # Only not empty here: a saved address or a past order's stands as the shopper kept it
+    # (what a shopper types is checked with looks_like_address).
+    if not address_text:
         raise CheckoutIncomplete(N_("Please give a delivery address."))
     if len(address_text) > 300 or len(landmark) > 200:
         raise CheckoutIncomplete(N_("That address is too long."))
@@ -195,6 +204,22 @@ def do_start_checkout(session: Session, store: Store, customer_id: int) -> Total
     return compute_totals(session, store, cart)
 
 
+def takes_cash(session: Session, store_id: int) -> bool:
+    """Whether the store takes cash on delivery or at pickup, as its row says now (a channel's
+    copy of the store may be some seconds old)."""
+    return bool(session.scalar(select(Store.accepts_cash).where(Store.id == store_id)))
+
+
+def check_payment_method(session: Session, store: Store, payment_method: str) -> None:
+    """A way to pay an order can be placed with: a known method, and cash only in a store that
+    takes cash. Whether the store's gateway for an online method is on is checked when the
+    payment is asked for (``payments.service``)."""
+    if payment_method not in PAYMENT_METHODS or (
+            payment_method == "cod" and not takes_cash(session, store.id)):
+        raise NotFound(N_("Payment method '{method}' is not offered."),
+                       values={"method": payment_method})
+
+
 _TAKE_ORDER_NUMBER = (  # built once and run as Core, as every order runs it (see inventory)
     update(Store)
     .where(Store.id == bindparam("store_id"))
@@ -228,6 +253,7 @@ def do_place_order(session: Session, store: Store, customer_id: int,
 
     Idempotent per cart: placing an already ordered cart returns the order it became. Stock is
     taken from the cart's reservations; if they lapsed it is reserved again here, atomically.
+    Cash (``"cod"``) is refused, changing nothing, when the store does not take cash.
     """
     if payment_method not in PAYMENT_METHODS:
         raise NotFound(N_("Payment method '{method}' is not offered."),
@@ -248,6 +274,7 @@ def do_place_order(session: Session, store: Store, customer_id: int,
         raise CheckoutIncomplete(N_("Please give a delivery address."))
 
     try:
+        check_payment_method(session, store, payment_method)  # cash: read under the cart lock
         return _place(session, store, cart, payment_method)
     except DomainError:
         session.rollback()  # nothing half done: no order number, holds as they were

@@ -81,6 +81,7 @@ def seed_demo_store(session: Session) -> tuple[Store, bool]:
         slug=DEMO_SLUG, name="Mama Mboga Fresh", currency="KES", country="KE",
         default_locale="en", locales="en,sw", timezone="Africa/Nairobi",
         contact_phone="+254700123456", tax_rate_bp=1600, prices_include_tax=True,
+        accepts_cash=True,
         opening_hours={day: [["07:00", "20:00"]] for day in
                        ("mon", "tue", "wed", "thu", "fri", "sat")},
     )

@@ -13,10 +13,12 @@ from sqlalchemy.orm import Session
 
 from commerce import events, inventory, order_flow
 from commerce.catalog import get_variant
-from commerce.checkout import PAYMENT_METHODS, next_order_number, tax_for
+from commerce.checkout import (
+    PAYMENT_METHODS, check_payment_method, next_order_number, tax_for,
+)
 from commerce.customers import get_or_create_customer
 from commerce.db import committing
-from commerce.errors import DomainError, InvalidQuantity, NotFound, OutOfStock
+from commerce.errors import N_, DomainError, InvalidQuantity, NotFound, OutOfStock
 from commerce.models import Location, Order, OrderLine, OrderStatusChange, Stock, StockMovement
 from commerce.models import Store, Variant
 from commerce.phones import to_e164
@@ -32,9 +34,7 @@ class InvalidNote(DomainError):
 
 def _sold_out(session: Session, store_id: int, variant: Variant) -> OutOfStock:
     available = inventory.available_quantity(session, store_id, variant.id)
-    message = (f"Sorry, only {available} {variant.title} left." if available
-               else f"Sorry, {variant.title} is sold out.")
-    return OutOfStock(message, variant_id=variant.id, available=available)
+    return inventory.out_of_stock(variant.title, variant.id, available)
 
 
 def check_draft_lines(session: Session, store: Store,
@@ -126,21 +126,24 @@ def do_complete_draft(session: Session, store: Store, draft_token: str,
     """The customer accepts the draft: its stock is taken and it becomes an order awaiting
     payment; commits and records ``order.placed``.
 
-    Completing an already completed draft returns that order unchanged. Raises ``NotFound``,
-    ``OutOfStock`` or ``InvalidTransition`` (a cancelled draft), changing nothing.
+    Completing an already completed draft returns that order unchanged. Raises ``NotFound``
+    (also for cash in a store that does not take it), ``OutOfStock`` or ``InvalidTransition``
+    (a cancelled draft), changing nothing.
     """
     with committing(session):
         if payment_method not in PAYMENT_METHODS:
-            raise NotFound(f"Payment method {payment_method!r} is not offered.")
+            raise NotFound(N_("Payment method '{method}' is not offered."),
+                           values={"method": payment_method})
         order_id = session.scalar(select(Order.id).where(
             Order.store_id == store.id, Order.draft_token == (draft_token or "").strip()))
         if not draft_token or order_id is None:
-            raise NotFound("That payment link is not valid.")
+            raise NotFound(N_("That payment link is not valid."))
         order = order_flow.lock_order(session, store.id, order_id)
         if order.status != "draft" and order.payment_method:  # completed before
             session.commit()  # ends the transaction that holds the lock
             return order
         order_flow.check_transition(order, "place")
+        check_payment_method(session, store, payment_method)
         _take_stock(session, store, order)
         order.payment_method = payment_method
         order_flow.transition(session, store, order, "place", "customer", "draft completed")
@@ -157,7 +160,7 @@ def _take_stock(session: Session, store: Store, order: Order) -> None:
     wants: dict[int, int] = {}
     for line in order.lines:
         if line.variant_id is None:
-            raise NotFound(f"{line.title} is no longer sold.")
+            raise NotFound(N_("Sorry, {name} is no longer sold."), values={"name": line.title})
         wants[line.variant_id] = wants.get(line.variant_id, 0) + line.quantity
     plan: dict[int, tuple[int, int]] = {}  # stock_id -> (variant_id, units)
     for variant_id in sorted(wants):

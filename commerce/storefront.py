@@ -1,13 +1,15 @@
-"""What shoppers see of a store — categories, products on sale, delivery options, ways to pay —
-read once per process and kept until the store changes it.
+"""What shoppers see of a store — categories, products on sale, delivery options, ways to pay
+(its enabled gateways, and whether it takes cash) — read once per process and kept until the
+store changes it.
 
 Every USSD hop shows a menu of categories, products or sizes, and merchants change those rarely,
 so each process keeps a ``Storefront`` per store: plain frozen values, shared by all requests,
 never written to. Stock is not in it (it changes with every sale: read it live).
 
 Keeping it right: every commit that adds, changes or deletes a row the storefront shows (see
-``SHOWN``) gives that store a new *version* after the commit; a request compares the version
-with its storefront's and builds a new one when they differ. With Redis the version lives there,
+``SHOWN``, and the store's own ``STORE_SHOWN`` settings) gives that store a new *version* after
+the commit; a request compares the version with its storefront's and builds a new one when they
+differ. With Redis the version lives there,
 and each process looks at most once a second (``RECHECK``), so a change made by one process is
 seen by all of them within a second (by itself at once); without Redis (the embedded default,
 one process) it lives in the process. As a safety net for a change made behind
@@ -22,14 +24,14 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import event, select
+from sqlalchemy import event, inspect as sa_inspect, select
 from sqlalchemy.orm import Session, selectinload
 
 from commerce.catalog import tree_of, with_descendants
 from commerce.db import transaction_scoped
 from commerce.errors import N_, NotFound
 from commerce.models import (
-    Category, PaymentGateway, PickupPoint, Product, ShippingRate, ShippingZone, Variant,
+    Category, PaymentGateway, PickupPoint, Product, ShippingRate, ShippingZone, Store, Variant,
 )
 from commerce.models.catalog import variant_title
 
@@ -41,6 +43,10 @@ MAX_AGE = 60.0  # seconds
 RECHECK = 1.0  # seconds between version checks per store: another process's change shows by then
 SHOWN = (Category, Product, Variant, ShippingZone, ShippingRate, PickupPoint,
          PaymentGateway)  # each has a store_id
+# The store's own settings a storefront carries. A change to one through the ORM gives the store
+# a new version; the store's other settings (name, languages...) come with its channel address
+# (``commerce.stores.ChannelRoutes``), and an order number taken (Core) changes nothing here.
+STORE_SHOWN = ("accepts_cash",)
 
 
 # -- what a shopper sees ----------------------------------------------------------------------
@@ -111,6 +117,7 @@ class Storefront:
     zones: tuple[ZoneView, ...]  # active, by name
     pickup_points: tuple[PickupPointView, ...]  # active, by name
     gateways: tuple[GatewayView, ...]  # enabled payment gateways
+    accepts_cash: bool  # the store offers cash on delivery / at pickup
 
     def category_tree(self) -> list[dict]:
         """As ``commerce.catalog.category_tree``."""
@@ -146,7 +153,7 @@ class Storefront:
 
 def build(session: Session, store_id: int, version: object = None,
           built_at: float = 0.0) -> Storefront:
-    """Read a store's storefront from the database (six queries)."""
+    """Read a store's storefront from the database (seven queries)."""
     categories = session.scalars(select(Category).where(Category.store_id == store_id)
                                  .order_by(Category.position, Category.name, Category.id)).all()
     position = {category.id: category.position for category in categories}
@@ -163,6 +170,7 @@ def build(session: Session, store_id: int, version: object = None,
         .order_by(PickupPoint.name)).all()
     gateways = session.scalars(select(PaymentGateway).where(
         PaymentGateway.store_id == store_id, PaymentGateway.enabled.is_(True))).all()
+    accepts_cash = session.scalar(select(Store.accepts_cash).where(Store.id == store_id))
     return Storefront(
         store_id, version, built_at,
         tuple(CategoryView(c.id, c.name, c.parent_id, c.position) for c in categories),
@@ -174,6 +182,7 @@ def build(session: Session, store_id: int, version: object = None,
             for r in z.rates if r.active)) for z in zones),
         tuple(PickupPointView(p.id, p.name, p.address_text) for p in points),
         tuple(GatewayView(g.provider, g.simulated) for g in gateways),
+        bool(accepts_cash),
     )
 
 
@@ -291,6 +300,14 @@ def _note_changes(session: Session, _context, _instances) -> None:
     for instance in (*session.new, *session.dirty, *session.deleted):
         if isinstance(instance, SHOWN):
             session.info.setdefault(_CHANGED, set()).add(instance.store_id)
+        elif isinstance(instance, Store) and instance.id is not None and (
+                instance in session.deleted or _store_setting_changed(instance)):
+            session.info.setdefault(_CHANGED, set()).add(instance.id)
+
+
+def _store_setting_changed(store: Store) -> bool:
+    attrs = sa_inspect(store).attrs
+    return any(attrs[name].history.has_changes() for name in STORE_SHOWN)
 
 
 @event.listens_for(Session, "do_orm_execute")

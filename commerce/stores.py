@@ -31,7 +31,8 @@ NUMBER_SETTINGS = {
     "abandoned_cart_minutes": (1, 7 * 24 * 60),
     "low_stock_threshold": (0, 1_000_000),
 }
-SETTINGS = (*NUMBER_SETTINGS, "prices_include_tax", "opening_hours")
+BOOLEAN_SETTINGS = ("prices_include_tax", "accepts_cash")  # accepts_cash: cash on delivery
+SETTINGS = (*NUMBER_SETTINGS, *BOOLEAN_SETTINGS, "opening_hours")
 
 
 class InvalidStore(DomainError):
@@ -177,9 +178,9 @@ def check_store_settings(settings: dict) -> dict:
                 raise InvalidStore(f"{name} must be a whole number from {low} to {high}.",
                                    field=name)
             clean[name] = value
-        elif name == "prices_include_tax":
+        elif name in BOOLEAN_SETTINGS:
             if not isinstance(value, bool):
-                raise InvalidStore("prices_include_tax must be true or false.", field=name)
+                raise InvalidStore(f"{name} must be true or false.", field=name)
             clean[name] = value
         elif name == "opening_hours":
             clean[name] = check_opening_hours(value)
@@ -220,8 +221,9 @@ def do_create_store(session: Session, slug: str, name: str, currency: str, count
 
 
 def do_update_store_settings(session: Session, store: Store, **settings) -> Store:
-    """Change some of: tax_rate_bp, prices_include_tax, reservation_minutes,
-    abandoned_cart_minutes, low_stock_threshold, opening_hours. All or nothing."""
+    """Change some of: tax_rate_bp, prices_include_tax, accepts_cash (cash on delivery or at
+    pickup offered at checkout), reservation_minutes, abandoned_cart_minutes,
+    low_stock_threshold, opening_hours. All or nothing."""
     for name, value in check_store_settings(settings).items():
         setattr(store, name, value)
     session.commit()
@@ -508,7 +510,8 @@ def do_update_store_details(session: Session, store: Store, **changes) -> Store:
     commits. Every value is checked before any is set: all or nothing. ``contact_phone`` and
     ``opening_hours`` take ``None`` (no phone; always open); the languages are checked
     together, the default among those offered. Channels see the change within
-    ``ROUTES_TTL`` seconds (they keep the store's row that long)."""
+    ``ROUTES_TTL`` seconds (they keep the store's row that long), except ``accepts_cash``,
+    which shoppers see through the storefront (``commerce.storefront``) on their next hop."""
     details = {name: value for name, value in changes.items() if name not in SETTINGS}
     settings = {name: value for name, value in changes.items() if name in SETTINGS}
     clean = check_store_details(store, details)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from commerce import carts, checkout
 from commerce.errors import DomainError, EmptyCart
 from dialogs.base import Choice, Conversation, Dialog, Goto, Reply, Turn
+from dialogs.pay import cannot_pay, offered
 from dialogs.text import pick_from_list, price, with_note
 
 LINES_SHOWN = 4
@@ -43,6 +44,8 @@ class CartDialog(Dialog):
         if turn.choice == "edit" and turn.cart().lines:
             return "edit"
         if turn.choice == "checkout":
+            if not offered(turn):  # no cash, no gateway: not worth choosing delivery for
+                return self.reprompt(turn, conv, cannot_pay(turn))
             # Not read here first: the service reads the cart (and refuses an empty one), and
             # the screens after it get the cart it saved, unread.
             try:  # holds the stock while the shopper chooses delivery and pays

@@ -5,7 +5,7 @@ from commerce import carts, checkout, customers, shipping
 from commerce.errors import DomainError
 from commerce.promotions import DiscountRefused
 from dialogs.base import Choice, Conversation, Dialog, Goto, Reply, Turn
-from dialogs.pay import chosen_method, pay_choices, place_and_pay
+from dialogs.pay import cannot_pay, chosen_method, pay_choices, place_and_pay
 from dialogs.text import pick_from_list, price, with_note
 
 
@@ -129,6 +129,8 @@ class CheckoutDialog(Dialog):
             lines.append(t("after {code} -{price}", code=cart.discount_code,
                            price=price(totals.discount, turn)))
         choices = pay_choices(turn, pickup=cart.delivery_method == "pickup")
+        if not choices:  # the store stopped taking cash and has no gateway: say so, on the cart
+            return Goto("cart", {"note": cannot_pay(turn)})
         choices.append(Choice("code", t("Discount code")))
         return Reply(with_note(note, "\n".join(lines)), tuple(choices))
 

@@ -7,7 +7,7 @@ from commerce import carts, checkout, orders, shipping
 from commerce.errors import DomainError
 from commerce.models import Fulfilment, Order
 from dialogs.base import Choice, Conversation, Dialog, Goto, Reply, Turn
-from dialogs.pay import METHOD_NAMES, ask_for_payment, offered
+from dialogs.pay import METHOD_NAMES, ask_for_payment, cannot_pay, offered
 from dialogs.text import N_, pick_from_list, price, with_note
 
 LATEST = 5
@@ -80,15 +80,20 @@ class OrdersDialog(Dialog):
                 method != "cod" for method in offered(turn)):
             choices.append(Choice("pay", turn.t("Pay now")))
         method = self._reorder_method(turn, order)
-        again = (turn.t("Order again, pay cash") if method == "cod" else
-                 turn.t("Order again, pay with {wallet}", wallet=METHOD_NAMES[method]))
-        choices.append(Choice("again", again))
+        if method is not None:  # None: the store takes no payment here now
+            again = (turn.t("Order again, pay cash") if method == "cod" else
+                     turn.t("Order again, pay with {wallet}", wallet=METHOD_NAMES[method]))
+            choices.append(Choice("again", again))
         return Reply(with_note(note, "\n".join(rows)), tuple(choices))
 
     @staticmethod
-    def _reorder_method(turn: Turn, previous: Order) -> str:
-        """Pay as last time if the store still takes it; otherwise cash."""
-        return previous.payment_method if previous.payment_method in offered(turn) else "cod"
+    def _reorder_method(turn: Turn, previous: Order) -> str | None:
+        """Pay as last time if the store still takes it; otherwise cash, if the store takes
+        it; otherwise the first way it offers. None: it offers none."""
+        methods = offered(turn)
+        if previous.payment_method in methods:
+            return previous.payment_method
+        return "cod" if "cod" in methods else next(iter(methods), None)
 
     def on_detail(self, turn: Turn, conv: Conversation):
         order = self._order(turn, conv)
@@ -118,6 +123,9 @@ class OrdersDialog(Dialog):
 
     def _place_like(self, turn: Turn, previous: Order):
         """The same delivery (or pickup) and way of paying as last time."""
+        method = self._reorder_method(turn, previous)
+        if method is None:  # the store stopped taking payment since the screen showed
+            return Goto("cart", {"note": cannot_pay(turn)})
         try:
             if previous.delivery_method == "pickup" and previous.pickup_point_id:
                 checkout.do_choose_pickup(turn.db, turn.store, turn.customer.id,
@@ -134,7 +142,6 @@ class OrdersDialog(Dialog):
                 return Goto("checkout", {"cart_id": turn.cart().cart_id, "note": turn.t(
                     "Order #{number} was {was}.", number=previous.number,
                     was=price(previous.total_money, turn))}, state="summary")
-            method = self._reorder_method(turn, previous)
             order = checkout.do_place_order(turn.db, turn.store, turn.customer.id,
                                             payment_method=method)
         except DomainError as error:

@@ -29,7 +29,14 @@ PROMPTED = ("mpesa", "momo")  # these ask for a PIN on the phone
 
 
 def offered(turn: Turn) -> tuple[str, ...]:
-    return methods_offered_by(turn.storefront().gateways, simulation_allowed())
+    """The ways to pay this store offers now; empty when it takes no cash and has no gateway
+    usable here (say so with ``cannot_pay``, never show an empty menu)."""
+    front = turn.storefront()
+    return methods_offered_by(front.gateways, simulation_allowed(), front.accepts_cash)
+
+
+def cannot_pay(turn: Turn) -> str:
+    return turn.t("Sorry, this shop cannot take payment here now.")
 
 
 def pay_choices(turn: Turn, pickup: bool, online_only: bool = False) -> list[Choice]:
@@ -113,9 +120,13 @@ class PayDialog(Dialog):
         # was placed as cash or as a payment that did not go through: only paying online.
         choices = pay_choices(turn, pickup=order.delivery_method == "pickup",
                               online_only=order.status != "draft")
-        if not choices:
+        cash_on_arrival = order.status != "draft" and (
+            order.payment_method == "cod" or "cod" in offered(turn))
+        if not choices and cash_on_arrival:
             return Reply(with_note(note, turn.t("Pay {total} cash when your order arrives.",
                                                 total=price(order.total_money, turn))))
+        if not choices:  # no cash and no gateway: say so, with a way back
+            return Reply(with_note(note, cannot_pay(turn)))
         return Reply(with_note(note, turn.t("Pay {total} for order #{number}:",
                                             total=price(order.total_money, turn),
                                             number=order.number)), tuple(choices))

@@ -52,18 +52,20 @@ def gateway_by_token(session: Session, provider: str, token: str) -> PaymentGate
 
 def offered_methods(session: Session, store: Store, allow_simulated: bool) -> tuple[str, ...]:
     """The ways this store takes payment, in the order to offer them: its enabled providers
-    (mobile money first, as shoppers expect), then cash on delivery, which every store takes.
-    A simulated gateway counts only on a demo server."""
+    (mobile money first, as shoppers expect), then cash on delivery if the store takes cash
+    (``Store.accepts_cash``). A simulated gateway counts only on a demo server."""
     return methods_offered_by(session.scalars(select(PaymentGateway).where(
         PaymentGateway.store_id == store.id, PaymentGateway.enabled.is_(True))).all(),
-        allow_simulated)
+        allow_simulated, store.accepts_cash)
 
 
-def methods_offered_by(enabled, allow_simulated: bool) -> tuple[str, ...]:
-    """``offered_methods`` given the store's enabled gateways (rows, or a storefront's)."""
+def methods_offered_by(enabled, allow_simulated: bool, accepts_cash: bool) -> tuple[str, ...]:
+    """``offered_methods`` given the store's enabled gateways (rows, or a storefront's) and
+    whether it takes cash. May be empty: a store taking no cash and no gateway usable here."""
     usable = {gateway.provider for gateway in enabled
               if gateway.provider in PROVIDERS and (allow_simulated or not gateway.simulated)}
-    return (*[name for name in PROVIDERS if name in usable], "cod")
+    online = tuple(name for name in PROVIDERS if name in usable)
+    return (*online, "cod") if accepts_cash else online
 
 
 def check_gateway(provider: str, settings: dict, secrets: dict, simulated: bool) -> None:

@@ -1,5 +1,6 @@
-"""The store itself: its name, languages, time zone, contact phone, opening hours, tax and
-the numbers that steer checkout (reservation minutes, low stock threshold...)."""
+"""The store itself: its name, languages, time zone, contact phone, opening hours, tax,
+whether it takes cash on delivery, and the numbers that steer checkout (reservation minutes,
+low stock threshold...)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -21,6 +22,10 @@ Period = Annotated[list[Clock], Field(min_length=2, max_length=2,
 Hours = dict[Day, Annotated[list[Period], Field(max_length=12)]]
 
 
+CASH = ("Whether shoppers may pay cash on delivery (or at pickup). Off: only the enabled "
+        "payment gateways are offered at checkout.")
+
+
 class StoreOut(BaseModel):
     id: int
     slug: str
@@ -36,6 +41,7 @@ class StoreOut(BaseModel):
                     "is closed; null: always open.")
     tax_rate_bp: int = Field(description="Basis points: 1600 = 16 %.")
     prices_include_tax: bool
+    accepts_cash: bool = Field(description=CASH)
     reservation_minutes: int
     abandoned_cart_minutes: int
     low_stock_threshold: int
@@ -60,6 +66,8 @@ class StoreChange(Body):
     opening_hours: Hours | None = Field(None, description="null: always open.")
     tax_rate_bp: int | None = _bounded("tax_rate_bp", "Basis points: 1600 = 16 %.")
     prices_include_tax: bool | None = None
+    # Not "bool | None": null is refused, not taken as "unchanged" (leave it out for that).
+    accepts_cash: bool = Field(None, description=CASH)
     reservation_minutes: int | None = _bounded(
         "reservation_minutes", "How long checkout holds stock for a shopper.")
     abandoned_cart_minutes: int | None = _bounded(
@@ -77,7 +85,7 @@ def store_out(store) -> dict:
         country=store.country, default_locale=store.default_locale, locales=store.locale_list,
         timezone=store.timezone, contact_phone=store.contact_phone,
         opening_hours=store.opening_hours, tax_rate_bp=store.tax_rate_bp,
-        prices_include_tax=store.prices_include_tax,
+        prices_include_tax=store.prices_include_tax, accepts_cash=store.accepts_cash,
         reservation_minutes=store.reservation_minutes,
         abandoned_cart_minutes=store.abandoned_cart_minutes,
         low_stock_threshold=store.low_stock_threshold, created_at=store.created_at,

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, ForeignKey, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Integer, Numeric, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from commerce.db import Base, UtcDateTime, utcnow
@@ -28,6 +28,8 @@ class Store(Base):
     opening_hours: Mapped[dict | None] = mapped_column(JSON)
     tax_rate_bp: Mapped[int] = mapped_column(Integer, default=0)  # basis points: 1600 = 16 %
     prices_include_tax: Mapped[bool] = mapped_column(default=True)
+    # Cash on delivery (or at pickup) is offered at checkout only when this is on.
+    accepts_cash: Mapped[bool] = mapped_column(default=True, server_default=true())
     reservation_minutes: Mapped[int] = mapped_column(Integer, default=15)
     abandoned_cart_minutes: Mapped[int] = mapped_column(Integer, default=60)
     low_stock_threshold: Mapped[int] = mapped_column(Integer, default=5)

@@ -8,8 +8,8 @@ DEMO = {
     "contact_phone": "+254700123456",
     "opening_hours": {day: [["07:00", "20:00"]]
                       for day in ("mon", "tue", "wed", "thu", "fri", "sat")},
-    "tax_rate_bp": 1600, "prices_include_tax": True, "reservation_minutes": 15,
-    "abandoned_cart_minutes": 60, "low_stock_threshold": 5,
+    "tax_rate_bp": 1600, "prices_include_tax": True, "accepts_cash": True,
+    "reservation_minutes": 15, "abandoned_cart_minutes": 60, "low_stock_threshold": 5,
 }
 
 
@@ -18,8 +18,8 @@ def snapshot(db, store_id):
     store = db.get(Store, store_id)
     return {column: getattr(store, column) for column in (
         "name", "locales", "default_locale", "timezone", "contact_phone", "opening_hours",
-        "tax_rate_bp", "prices_include_tax", "reservation_minutes", "abandoned_cart_minutes",
-        "low_stock_threshold")}
+        "tax_rate_bp", "prices_include_tax", "accepts_cash", "reservation_minutes",
+        "abandoned_cart_minutes", "low_stock_threshold")}
 
 
 def test_the_owner_reads_the_stores_settings(api, store, owner):
@@ -35,23 +35,24 @@ def test_settings_change_together(api, db, store, owner):
         "name": "  Mama Mboga Fresh & Co ", "locales": ["sw", "en", "fr"],
         "default_locale": "sw", "timezone": "Africa/Kampala", "contact_phone": "0711 222333",
         "opening_hours": {"sun": [["14:00", "18:00"], ["08:00", "12:00"]]},
-        "tax_rate_bp": 0, "prices_include_tax": False, "reservation_minutes": 30,
-        "abandoned_cart_minutes": 120, "low_stock_threshold": 10})
+        "tax_rate_bp": 0, "prices_include_tax": False, "accepts_cash": False,
+        "reservation_minutes": 30, "abandoned_cart_minutes": 120, "low_stock_threshold": 10})
     assert answer.status_code == 200
     changed = {**DEMO, "name": "Mama Mboga Fresh & Co", "locales": ["sw", "en", "fr"],
                "default_locale": "sw", "timezone": "Africa/Kampala",
                "contact_phone": "+254711222333",
                "opening_hours": {"sun": [["08:00", "12:00"], ["14:00", "18:00"]]},
-               "tax_rate_bp": 0, "prices_include_tax": False, "reservation_minutes": 30,
-               "abandoned_cart_minutes": 120, "low_stock_threshold": 10}
+               "tax_rate_bp": 0, "prices_include_tax": False, "accepts_cash": False,
+               "reservation_minutes": 30, "abandoned_cart_minutes": 120,
+               "low_stock_threshold": 10}
     assert {k: v for k, v in answer.get_json().items() if k not in ("id", "created_at")} == \
         changed
     assert snapshot(db, store.id) == {
         "name": "Mama Mboga Fresh & Co", "locales": "sw,en,fr", "default_locale": "sw",
         "timezone": "Africa/Kampala", "contact_phone": "+254711222333",
         "opening_hours": {"sun": [["08:00", "12:00"], ["14:00", "18:00"]]},
-        "tax_rate_bp": 0, "prices_include_tax": False, "reservation_minutes": 30,
-        "abandoned_cart_minutes": 120, "low_stock_threshold": 10}
+        "tax_rate_bp": 0, "prices_include_tax": False, "accepts_cash": False,
+        "reservation_minutes": 30, "abandoned_cart_minutes": 120, "low_stock_threshold": 10}
 
 
 def test_only_the_fields_sent_change_and_null_clears_phone_and_hours(api, db, store, owner):
@@ -76,6 +77,11 @@ def test_bad_settings_are_refused_and_change_nothing(api, db, store, owner):
         ({"tax_rate_bp": 10_001}, (422, "invalid_body")),
         ({"low_stock_threshold": 2**40}, (422, "invalid_body")),
         ({"prices_include_tax": "yes"}, (422, "invalid_body")),
+        ({"accepts_cash": "no"}, (422, "invalid_body")),
+        ({"accepts_cash": 0}, (422, "invalid_body")),
+        ({"accepts_cash": None}, (422, "invalid_body")),  # null is not "unchanged" here
+        ({"accepts_cash": False, "name": ""}, (422, "invalid_body")),  # all or nothing
+        ({"accepts_cash": False, "timezone": "Mars/Olympus"}, (422, "invalid_store")),
         ({"currency": "USD"}, (422, "invalid_body")),  # not a setting: unknown field
         ({"name": ""}, (422, "invalid_body")),
         ({"name": "x" * 121}, (422, "invalid_body")),
@@ -133,3 +139,27 @@ def test_each_token_reaches_its_own_store_only(api, db, store, owner, other_stor
     # A store's id in a path means nothing here: there is no /store/<id> to reach another.
     assert error_of(api.get(f"/api/v1/store/{other_store.id}", headers=owner)) == \
         (404, "not_found")
+
+
+def test_cash_on_delivery_is_turned_off_and_on_again(api, db, store, owner):
+    before = snapshot(db, store.id)
+    assert before["accepts_cash"] is True  # every store takes cash until told otherwise
+    answer = api.patch("/api/v1/store", headers=owner, json={"accepts_cash": False})
+    assert answer.status_code == 200 and answer.get_json()["accepts_cash"] is False
+    assert snapshot(db, store.id) == {**before, "accepts_cash": False}
+    assert api.get("/api/v1/store", headers=owner).get_json()["accepts_cash"] is False
+    answer = api.patch("/api/v1/store", headers=owner, json={"accepts_cash": True})
+    assert answer.get_json()["accepts_cash"] is True
+    assert snapshot(db, store.id) == before
+
+
+def test_a_setting_that_is_not_true_or_false_says_which_and_changes_nothing(api, db, store,
+                                                                           owner):
+    before = snapshot(db, store.id)
+    answer = api.patch("/api/v1/store", headers=owner, json={"accepts_cash": "no"})
+    assert answer.status_code == 422 and answer.content_type == "application/json"
+    error = answer.get_json()["error"]
+    assert error["code"] == "invalid_body"
+    assert error["details"] == [{"field": "accepts_cash",
+                                 "problem": "Input should be a valid boolean"}]
+    assert snapshot(db, store.id) == before

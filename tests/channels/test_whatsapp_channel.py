@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from channels.models import InboundMessage, OutboundMessage
 from commerce.customers import find_customer_by_phone
 from commerce.demo import link_demo_whatsapp
-from commerce.models import Order, ProductImage
+from commerce.models import Cart, Order, ProductImage
 from tests.channels.conftest import WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN
 from tests.fakes import graph
 from tests.helpers import variant_by_sku
@@ -190,3 +190,15 @@ def test_a_reply_that_fails_twice_is_sent_on_the_third_try(db, shop, whatsapp, f
     assert len(whatsapp(graph.text_message(WA_ID, "Hi"))) == 1
     sent = db.scalar(select(OutboundMessage))
     assert (sent.status, sent.attempts) == ("sent", 3)
+
+
+def test_a_shared_location_is_taken_as_the_delivery_address(db, shop, whatsapp):
+    [home] = whatsapp(graph.text_message(WA_ID, "Hi"))
+    [products] = whatsapp(tap(home, "Vegetables"))
+    whatsapp(tap(products, "Cabbage KSh 60"))
+    [cart] = whatsapp(graph.text_message(WA_ID, "2"))
+    [how] = whatsapp(tap(cart, "Checkout"))
+    whatsapp(tap(how, next(label for label in options(how) if label.startswith("Delivery"))))
+    [summary] = whatsapp(graph.location_message(WA_ID, -1.28333, 36.81667))  # a bare pin
+    assert summary["interactive"]["body"]["text"].startswith("Total KSh 220")
+    assert db.scalar(select(Cart.address_text)) == "(-1.28333,36.81667)"

@@ -3,7 +3,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from commerce import carts, checkout, drafts, order_flow
+from commerce import carts, checkout, drafts, order_flow, stores
 from commerce.customers import get_or_create_customer
 from commerce.errors import InvalidPhoneNumber, InvalidQuantity, NotFound, OutOfStock
 from commerce.models import Customer, Order, Stock, StockMovement, Store
@@ -174,6 +174,20 @@ def test_an_unknown_payment_method_is_refused(db, store):
     with pytest.raises(NotFound):
         drafts.do_complete_draft(db, store, draft.draft_token, "bitcoin")
     assert fresh(db, draft.id).status == "draft"
+
+
+def test_cash_is_refused_for_a_draft_where_the_store_takes_none(db, store):
+    draft = draft_for(db, store)
+    stores.do_update_store_settings(db, store, accepts_cash=False)
+    with pytest.raises(NotFound) as refused:
+        drafts.do_complete_draft(db, store, draft.draft_token, "cod")
+    assert (refused.value.template, refused.value.values) == (
+        "Payment method '{method}' is not offered.", {"method": "cod"})
+    assert fresh(db, draft.id).status == "draft"
+    assert on_hand(db, "TOMA-1KG") == 80
+    assert events_named(db, "order.placed") == []
+    assert drafts.do_complete_draft(db, store, draft.draft_token, "mpesa").status == \
+        "pending_payment"
 
 
 def test_a_bad_phone_number_creates_nothing(db, store):

@@ -45,6 +45,8 @@ def test_details_and_settings_change_together(db, store):
     ({"name": "   "}, "name"),
     ({"name": "New name", "currency": "USD"}, "currency"),  # not a detail one may change
     ({"name": "New name", "opening_hours": {"mon": [["18:00", "08:00"]]}}, "opening_hours"),
+    ({"name": "New name", "accepts_cash": "no"}, "accepts_cash"),
+    ({"name": "New name", "accepts_cash": None}, "accepts_cash"),
 ])
 def test_one_bad_value_changes_nothing(db, store, changes, field):
     before = snapshot(db, store.id)

@@ -77,7 +77,8 @@ def test_a_store_is_created_with_its_details_made_canonical(db):
     ({"tax_rate_bp": 10001}, "tax_rate_bp", "tax_rate_bp must be a whole number from 0 to 10000."),
     ({"colour": "red"}, "colour",
      "'colour' is not a store setting; settings are tax_rate_bp, reservation_minutes, "
-     "abandoned_cart_minutes, low_stock_threshold, prices_include_tax, opening_hours."),
+     "abandoned_cart_minutes, low_stock_threshold, prices_include_tax, accepts_cash, "
+     "opening_hours."),
 ])
 def test_a_bad_store_is_refused_with_the_field_and_nothing_is_created(db, changes, field,
                                                                       message):

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from commerce import refunds as commerce_refunds
+from commerce import refunds as commerce_refunds, stores
 from commerce.db import utcnow
 from commerce.models import Order, Payment, PaymentCallback, PaymentGateway
 from commerce.money import Money
@@ -99,6 +99,15 @@ def test_a_gateway_missing_a_credential_is_refused(app, db, store, shoppay):
 def test_the_store_offers_its_enabled_gateways_then_cash(app, db, store, shoppay):
     assert gateways.offered_methods(db, store, allow_simulated=False) == ("shoppay", "cod")
     gateways.do_disable_gateway(db, store, "shoppay")
+    assert gateways.offered_methods(db, store, allow_simulated=False) == ("cod",)
+
+
+def test_a_store_that_takes_no_cash_offers_only_its_gateways(app, db, store, shoppay):
+    stores.do_update_store_settings(db, store, accepts_cash=False)
+    assert gateways.offered_methods(db, store, allow_simulated=False) == ("shoppay",)
+    gateways.do_disable_gateway(db, store, "shoppay")
+    assert gateways.offered_methods(db, store, allow_simulated=False) == ()  # nothing at all
+    stores.do_update_store_settings(db, store, accepts_cash=True)
     assert gateways.offered_methods(db, store, allow_simulated=False) == ("cod",)
 
 
