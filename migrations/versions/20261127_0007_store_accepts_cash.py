@@ -24,5 +24,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('stores', schema=None) as batch_op:
-        batch_op.drop_column('accepts_cash')
+    # Not batch mode: on SQLite that copies the table, and dropping the old copy breaks the
+    # foreign keys every store-owned table holds (SQLite 3.35+ drops a column in place).
+    op.drop_column('stores', 'accepts_cash')
