@@ -204,10 +204,13 @@ def do_start_checkout(session: Session, store: Store, customer_id: int) -> Total
     return compute_totals(session, store, cart)
 
 
+_TAKES_CASH = select(Store.accepts_cash).where(Store.id == bindparam("store_id"))
+
+
 def takes_cash(session: Session, store_id: int) -> bool:
     """Whether the store takes cash on delivery or at pickup, as its row says now (a channel's
     copy of the store may be some seconds old)."""
-    return bool(session.scalar(select(Store.accepts_cash).where(Store.id == store_id)))
+    return bool(session.scalar(_TAKES_CASH, {"store_id": store_id}))
 
 
 def check_payment_method(session: Session, store: Store, payment_method: str) -> None:
@@ -224,13 +227,20 @@ _TAKE_ORDER_NUMBER = (  # built once and run as Core, as every order runs it (se
     update(Store)
     .where(Store.id == bindparam("store_id"))
     .values(next_order_number=Store.next_order_number + 1)
-    .returning(Store.next_order_number)
+    .returning(Store.next_order_number, Store.accepts_cash)
 )
 
 
+def take_order_number(session: Session, store_id: int) -> tuple[int, bool]:
+    """The store's next order number, and whether it takes cash, read under the row lock that
+    taking the number holds (no round trip of its own for what every cash order asks)."""
+    taken, accepts_cash = session.connection().execute(_TAKE_ORDER_NUMBER,
+                                                       {"store_id": store_id}).one()
+    return taken - 1, accepts_cash
+
+
 def next_order_number(session: Session, store_id: int) -> int:
-    return session.connection().execute(_TAKE_ORDER_NUMBER,
-                                        {"store_id": store_id}).scalar_one() - 1
+    return take_order_number(session, store_id)[0]
 
 
 _CART_TO_ORDER = (  # built once, as every order runs it
@@ -273,8 +283,7 @@ def do_place_order(session: Session, store: Store, customer_id: int,
         session.rollback()
         raise CheckoutIncomplete(N_("Please give a delivery address."))
 
-    try:
-        check_payment_method(session, store, payment_method)  # cash: read under the cart lock
+    try:  # whether the store takes cash is read as the order number is taken (_place)
         return _place(session, store, cart, payment_method)
     except DomainError:
         session.rollback()  # nothing half done: no order number, holds as they were
@@ -288,7 +297,10 @@ def _place(session: Session, store: Store, cart: Cart, payment_method: str) -> O
     # the cart's holds, then stock rows. One order keeps held and unheld checkouts from
     # deadlocking each other and the expiry job.
     customer_id, cart_id = cart.customer_id, cart.id
-    number = next_order_number(session, store.id)
+    number, accepts_cash = take_order_number(session, store.id)
+    if payment_method == "cod" and not accepts_cash:  # the store turned cash off meanwhile
+        raise NotFound(N_("Payment method '{method}' is not offered."),
+                       values={"method": payment_method})
     wants = {line.variant_id: line.quantity for line in cart.lines}
     holds = inventory.holds_of_cart(session, store.id, cart.id, lock=True)
     if inventory.held_quantities(holds) != wants:  # the holds lapsed: take the stock now
