@@ -13,6 +13,7 @@ from channels.context import services
 from channels.messages import Incoming
 from channels.paging import MORE, PREVIOUS, Labels, read_input
 from dialogs import BACK, HOME, Reply
+from dialogs.checkout import location_text
 from dialogs.i18n import translate
 from dialogs.registry import conversation as dialogs
 from dialogs.text import BACK as BACK_WORD, MORE as MORE_WORD, N_
@@ -106,6 +107,5 @@ def _fresh(reply: Reply, state: dict) -> dict:
 def _describe(incoming: Incoming) -> str:
     """A shared location, as the text an address question can take."""
     if incoming.kind == "location" and incoming.location:
-        latitude, longitude = incoming.location
-        return f"{incoming.text} ({latitude:.5f},{longitude:.5f})".strip()
+        return location_text(incoming.text, *incoming.location)
     return ""

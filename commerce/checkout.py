@@ -7,7 +7,6 @@ became an order returns that order (``orders.cart_id`` is unique as a second gua
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select, update
@@ -95,23 +94,12 @@ def _customer_cart(session: Session, store: Store, customer_id: int) -> Cart:
     return cart
 
 
-_SHARED_LOCATION = re.compile(r"\(-?\d+(\.\d+)?,-?\d+(\.\d+)?\)$")  # chat._describe's pin
-
-
-def looks_like_address(text: str) -> bool:
-    """What a shopper typed is words a rider can find, or a location they shared (WhatsApp
-    sends a pin as coordinates), not a menu key typed by mistake ("98", "3")."""
-    text = text.strip()
-    return bool(_SHARED_LOCATION.search(text)) or (
-        len(text) >= 5 and sum(c.isalpha() for c in text) >= 3)
-
-
 def do_choose_delivery(session: Session, store: Store, customer_id: int, zone_id: int,
                        address_text: str, landmark: str = "") -> Cart:
     """Deliver to an address in a shipping zone; commits."""
     address_text, landmark = address_text.strip(), landmark.strip()
     # Only not empty here: a saved address or a past order's stands as the shopper kept it
-    # (what a shopper types is checked with looks_like_address).
+    # (what a shopper types is judged by the dialog: dialogs.checkout.looks_like_address).
     if not address_text:
         raise CheckoutIncomplete(N_("Please give a delivery address."))
     if len(address_text) > 300 or len(landmark) > 200:
@@ -213,14 +201,18 @@ def takes_cash(session: Session, store_id: int) -> bool:
     return bool(session.scalar(_TAKES_CASH, {"store_id": store_id}))
 
 
+def method_not_offered(payment_method: str) -> NotFound:
+    return NotFound(N_("Payment method '{method}' is not offered."),
+                    values={"method": payment_method})
+
+
 def check_payment_method(session: Session, store: Store, payment_method: str) -> None:
     """A way to pay an order can be placed with: a known method, and cash only in a store that
     takes cash. Whether the store's gateway for an online method is on is checked when the
     payment is asked for (``payments.service``)."""
     if payment_method not in PAYMENT_METHODS or (
             payment_method == "cod" and not takes_cash(session, store.id)):
-        raise NotFound(N_("Payment method '{method}' is not offered."),
-                       values={"method": payment_method})
+        raise method_not_offered(payment_method)
 
 
 _TAKE_ORDER_NUMBER = (  # built once and run as Core, as every order runs it (see inventory)
@@ -266,8 +258,7 @@ def do_place_order(session: Session, store: Store, customer_id: int,
     Cash (``"cod"``) is refused, changing nothing, when the store does not take cash.
     """
     if payment_method not in PAYMENT_METHODS:
-        raise NotFound(N_("Payment method '{method}' is not offered."),
-                       values={"method": payment_method})
+        raise method_not_offered(payment_method)
     if cart_id is None:
         cart_id = _customer_cart(session, store, customer_id).id
     cart = session.scalars(_CART_TO_ORDER, {"cart_id": cart_id, "store_id": store.id,
@@ -299,8 +290,7 @@ def _place(session: Session, store: Store, cart: Cart, payment_method: str) -> O
     customer_id, cart_id = cart.customer_id, cart.id
     number, accepts_cash = take_order_number(session, store.id)
     if payment_method == "cod" and not accepts_cash:  # the store turned cash off meanwhile
-        raise NotFound(N_("Payment method '{method}' is not offered."),
-                       values={"method": payment_method})
+        raise method_not_offered(payment_method)
     wants = {line.variant_id: line.quantity for line in cart.lines}
     holds = inventory.holds_of_cart(session, store.id, cart.id, lock=True)
     if inventory.held_quantities(holds) != wants:  # the holds lapsed: take the stock now

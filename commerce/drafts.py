@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from commerce import events, inventory, order_flow
 from commerce.catalog import get_variant
 from commerce.checkout import (
-    PAYMENT_METHODS, check_payment_method, next_order_number, tax_for,
+    PAYMENT_METHODS, check_payment_method, method_not_offered, next_order_number, tax_for,
 )
 from commerce.customers import get_or_create_customer
 from commerce.db import committing
@@ -132,8 +132,7 @@ def do_complete_draft(session: Session, store: Store, draft_token: str,
     """
     with committing(session):
         if payment_method not in PAYMENT_METHODS:
-            raise NotFound(N_("Payment method '{method}' is not offered."),
-                           values={"method": payment_method})
+            raise method_not_offered(payment_method)
         order_id = session.scalar(select(Order.id).where(
             Order.store_id == store.id, Order.draft_token == (draft_token or "").strip()))
         if not draft_token or order_id is None:

@@ -156,8 +156,12 @@ class Dialog:
             outcome = getattr(self, f"on_{conv.state}")(turn, conv)
         if isinstance(outcome, (Reply, Goto)):
             return outcome
-        self._machine.events[outcome].trigger(conv)
+        self.move(conv, outcome)
         return self.show(turn, conv)
+
+    def move(self, conv: Conversation, trigger: str) -> None:
+        """Move ``conv`` along this dialog's state machine by ``trigger``."""
+        self._machine.events[trigger].trigger(conv)
 
     def back_trigger(self, conv: Conversation) -> str | None:
         return "back" if "back" in self._machine.get_triggers(conv.state) else None

@@ -28,7 +28,7 @@ class BrowseDialog(Dialog):
         conv = Conversation("products", dict(context))  # e.g. picked from search results
         outcome = self._choose_product(turn, conv, context["product_id"])
         if isinstance(outcome, str):
-            self._machine.events[outcome].trigger(conv)
+            self.move(conv, outcome)
             outcome = self.show(turn, conv)
         return outcome, conv
 
@@ -144,7 +144,7 @@ class BrowseDialog(Dialog):
 
     def _none_left(self, turn: Turn, conv: Conversation, variant):
         """No "How many? (1-0)": back to the sizes or the list, saying why."""
-        self._machine.events[self.back_trigger(conv)].trigger(conv)
+        self.move(conv, self.back_trigger(conv))
         in_cart = self._in_cart(turn, variant.id)
         if in_cart:  # what is left is in their own cart already
             return self.reprompt(turn, conv, turn.t(

@@ -1,12 +1,30 @@
 """Checkout: pickup or delivery (with an address), optional discount code, pay → placed."""
 from __future__ import annotations
 
+import re
+
 from commerce import carts, checkout, customers, shipping
 from commerce.errors import DomainError
 from commerce.promotions import DiscountRefused
 from dialogs.base import Choice, Conversation, Dialog, Goto, Reply, Turn
 from dialogs.pay import cannot_pay, chosen_method, pay_choices, place_and_pay
 from dialogs.text import pick_from_list, price, with_note
+
+
+_SHARED_LOCATION = re.compile(r"\(-?\d+(\.\d+)?,-?\d+(\.\d+)?\)$")
+
+
+def location_text(name: str, latitude: float, longitude: float) -> str:
+    """A location the shopper shared (a WhatsApp pin), as the text the address question takes."""
+    return f"{name} ({latitude:.5f},{longitude:.5f})".strip()
+
+
+def looks_like_address(text: str) -> bool:
+    """What a shopper typed is words a rider can find, or a location they shared
+    (``location_text``), not a menu key typed by mistake ("98", "3")."""
+    text = text.strip()
+    return bool(_SHARED_LOCATION.search(text)) or (
+        len(text) >= 5 and sum(c.isalpha() for c in text) >= 3)
 
 
 def _zones(turn: Turn):
@@ -95,7 +113,7 @@ class CheckoutDialog(Dialog):
             if (turn.choice or "").startswith("a:"):
                 address = customers.get_address(turn.db, turn.store, turn.customer.id,
                                                 int(turn.choice[2:]))
-            elif turn.text.strip() and not checkout.looks_like_address(turn.text):
+            elif turn.text.strip() and not looks_like_address(turn.text):
                 # a menu key ("98", "3") or a few characters: not saved, asked again
                 return self.reprompt(turn, conv, turn.t("That does not look like an address."))
             elif turn.text.strip():

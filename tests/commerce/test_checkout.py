@@ -171,16 +171,6 @@ def test_a_blank_delivery_address_is_refused_and_changes_nothing(db, store, cust
     assert carts.get_active_cart(db, store.id, customer.id).address_text == ""
 
 
-def test_an_address_in_words_is_one():
-    assert checkout.looks_like_address("Kibra")
-    assert checkout.looks_like_address("Kawangware stage 56, blue gate")
-    assert not checkout.looks_like_address("98")
-    assert not checkout.looks_like_address("CBD")
-    # A location shared on WhatsApp, with or without the place's name.
-    assert checkout.looks_like_address("(-1.28333,36.81667)")
-    assert checkout.looks_like_address("Yaya Centre (-1.29250,36.78770)")
-
-
 def test_a_reorder_names_the_items_whose_price_changed(db, store, customer):
     carts.do_add_to_cart(db, store, customer.id, variant_by_sku(db, store, "CABB").id, 2)
     carts.do_add_to_cart(db, store, customer.id, variant_by_sku(db, store, "ONIO-1KG").id, 1)

@@ -8,6 +8,7 @@ from commerce import catalog, shipping
 from commerce.models import (
     Address, Cart, CartLine, Order, PickupPoint, ShippingRate, ShippingZone, Stock,
 )
+from dialogs.checkout import looks_like_address
 from tests.dialogs.test_journeys import Phone
 from tests.helpers import variant_by_sku
 
@@ -212,3 +213,13 @@ def test_from_price_is_the_cheapest_size_in_stock(phone, db, store):
     assert phone.send("4") == ("CON Choose a product:\n1. Butter KSh 280\n"
                                "2. Eggs from KSh 450\n3. Fresh milk from KSh 60\n"
                                "4. Mala KSh 70\n5. Yoghurt (sold out)\n0. Back")
+
+
+def test_an_address_in_words_is_one():
+    assert looks_like_address("Kibra")
+    assert looks_like_address("Kawangware stage 56, blue gate")
+    assert not looks_like_address("98")
+    assert not looks_like_address("CBD")
+    # A location shared on WhatsApp, with or without the place's name.
+    assert looks_like_address("(-1.28333,36.81667)")
+    assert looks_like_address("Yaya Centre (-1.29250,36.78770)")
