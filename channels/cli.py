@@ -6,7 +6,7 @@ import logging
 import click
 import httpx
 
-from channels.ussd_phone import UssdPhone
+from channels.ussd_phone import NotAUssdAnswer, UssdPhone
 from commerce.demo import DEMO_USSD_CODE
 
 
@@ -33,7 +33,14 @@ def ussd_command(url: str, phone: str, code: str) -> None:
                 break
             click.echo()
             screen = phone_.send(reply)
+    except httpx.UnsupportedProtocol:
+        raise click.ClickException(f"--url needs http:// or https://, as in "
+                                   f"http://127.0.0.1:5000 (got {url}).")
     except httpx.HTTPError as error:
-        raise click.ClickException(f"Could not reach {url}: {error}. Is the server running?")
+        raise click.ClickException(f"Could not reach {url}: {str(error).rstrip('.')}. "
+                                   "Is the server running?")
+    except NotAUssdAnswer as error:
+        raise click.ClickException(f"{error}. Is --url the Duka server (the address "
+                                   "`flask --app wsgi demo` prints)?")
     finally:
         phone_.close()

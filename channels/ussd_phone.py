@@ -8,6 +8,10 @@ import httpx
 USSD_PATH = "/channels/ussd/africastalking"
 
 
+class NotAUssdAnswer(Exception):
+    """The server answered with something other than a ``CON``/``END`` screen."""
+
+
 class UssdPhone:
     def __init__(self, base_url: str, phone: str, service_code: str = "*384*123#",
                  network_code: str = "63902", timeout: float = 15.0):
@@ -39,6 +43,10 @@ class UssdPhone:
             "phoneNumber": self.phone, "networkCode": self.network_code,
             "text": "*".join(self.inputs),  # AT accumulates every input of the session
         })
+        if not response.text.startswith(("CON ", "END ")):
+            # Not a Duka server at that URL, or a proxy's error page: no screen to show.
+            raise NotAUssdAnswer(f"HTTP {response.status_code} with no USSD screen from "
+                                 f"{response.url}")
         self.screen = response.text
         return self.screen
 

@@ -63,3 +63,16 @@ def test_the_terminal_phone_says_clearly_when_no_server_answers(app):
     result = app.test_cli_runner().invoke(args=["ussd", "--url", "http://127.0.0.1:9"])
     assert result.exit_code != 0
     assert "Could not reach http://127.0.0.1:9" in result.output
+
+
+def test_the_terminal_phone_says_when_the_url_is_not_a_duka_server(app, live_server):
+    result = app.test_cli_runner().invoke(args=["ussd", "--url", live_server + "/foo"])
+    assert result.exit_code == 1
+    assert "HTTP 404 with no USSD screen from " in result.output
+    assert "<html" not in result.output.lower()
+
+
+def test_the_terminal_phone_asks_for_a_url_with_its_scheme(app):
+    result = app.test_cli_runner().invoke(args=["ussd", "--url", "127.0.0.1:5000"])
+    assert result.exit_code == 1
+    assert "--url needs http:// or https://" in result.output
