@@ -121,16 +121,18 @@ class RedisSessions:
             self._batch.pipe = None
 
     @contextmanager
-    def lock(self, key: str, queue=None):
+    def lock(self, key: str, queue=None, again=None):
         """One request at a time per session, across processes (a Redis key with a timeout).
 
         Two round trips in all, for a hop: taking the lock goes with the commands ``queue(pipe)``
         adds (their results are what the block gets), and the block is a ``batch()`` that lets
         the lock go in its round trip. While another request holds the lock (a gateway's retry
-        of a slow hop), this waits for it, then sends ``queue``'s commands again.
+        of a slow hop), this waits for it, then sends ``again``'s commands (default: ``queue``'s),
+        whose results replace the last ones of the first round trip: what must be read after
+        the wait (the session), not what must happen once (counting the hop).
         """
         name, token = self.prefix + "lock:" + key, uuid.uuid4().hex
-        results = self._take(name, token, queue)
+        results = self._take(name, token, queue, again or queue)
         try:
             with self.batch() as pipe:
                 yield results
@@ -142,7 +144,7 @@ class RedisSessions:
                 self.redis.eval(_RELEASE, 1, name, token)
             raise
 
-    def _take(self, name: str, token: str, queue) -> list:
+    def _take(self, name: str, token: str, queue, again) -> list:
         pipe = self.redis.pipeline()  # MULTI/EXEC
         pipe.set(name, token, nx=True, px=LOCK_SECONDS * 1000)
         if queue is not None:
@@ -155,8 +157,9 @@ class RedisSessions:
             if time.monotonic() > deadline:
                 raise SessionBusy(name)
             time.sleep(LOCK_POLL)
-        if queue is None:
-            return []
+        if again is None:
+            return results
         pipe = self.redis.pipeline()
-        queue(pipe)
-        return pipe.execute()
+        again(pipe)
+        fresh = pipe.execute()
+        return results[:len(results) - len(fresh)] + fresh

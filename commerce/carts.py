@@ -5,7 +5,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import bindparam, or_, select, text, update
 from sqlalchemy.orm import Session, joinedload, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -45,6 +45,20 @@ class CartView:
     @property
     def weight_grams(self) -> int:
         return sum(line.weight_grams * line.quantity for line in self.lines)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a shopper's conversation, on a channel that may deliver a step twice: a
+    gateway retrying a slow USSD hop, or a session lost from Redis and replayed from the text
+    AT accumulates. ``number`` counts the conversation's steps from 1.
+
+    A cart remembers the last step that changed it; a step at or before that one, in the same
+    conversation, changes nothing (the change it asks for is already in the cart).
+    """
+
+    conversation: str
+    number: int
 
 
 # -- finding carts -------------------------------------------------------------------------------
@@ -99,17 +113,18 @@ def get_cart(session: Session, store_id: int, cart_id: int) -> Cart:
     return cart
 
 
-def _get_or_create_active_cart(session: Session, store_id: int,
-                               customer_id: int) -> tuple[Cart, bool]:
-    """The customer's active cart, and whether it was opened just now (so it holds no stock
-    and has just been touched)."""
+def _get_or_create_active_cart(session: Session, store_id: int, customer_id: int,
+                               step: Step | None = None) -> tuple[Cart, bool]:
+    """The customer's active cart, and whether it was opened just now (so it holds no stock,
+    has just been touched, and took ``step`` as its last)."""
     cart = get_active_cart(session, store_id, customer_id)
     if cart is not None:
         return cart, False
     # One statement, where a savepoint around the insert took three: no cart is opened if
     # another channel opened one a moment ago (the one-active-cart index), and that one is read.
     opened = session.scalars(
-        insert_for(session, Cart).values(store_id=store_id, customer_id=customer_id)
+        insert_for(session, Cart).values(store_id=store_id, customer_id=customer_id,
+                                         **_step_values(step))
         .on_conflict_do_nothing(index_elements=[Cart.store_id, Cart.customer_id],
                                 # as the index says it, literally: PostgreSQL matches the
                                 # index by its predicate, and a bound parameter is not it
@@ -122,6 +137,46 @@ def _get_or_create_active_cart(session: Session, store_id: int,
         cart, new = opened, True
     remember_active_cart(session, cart)
     return cart, new
+
+
+def _step_values(step: Step | None) -> dict:
+    if step is None:
+        return {}
+    return {"step_conversation": step.conversation[:100], "step_number": step.number}
+
+
+# Built once. Taking the step is an UPDATE of the cart row, so a copy of the same step running
+# at the same time waits here for this transaction, then finds the step taken (PostgreSQL
+# checks the WHERE again on the row as committed). It also touches the cart, as _touch would.
+_TAKE_STEP = (
+    update(Cart)
+    .where(Cart.id == bindparam("cart_id"),
+           or_(Cart.step_conversation.is_distinct_from(bindparam("conversation")),
+               Cart.step_number < bindparam("number")))
+    .values(step_conversation=bindparam("conversation"), step_number=bindparam("number"),
+            last_activity_at=bindparam("now"), abandoned_at=None, updated_at=bindparam("now"))
+)
+
+
+def _take_step(session: Session, cart: Cart, step: Step | None) -> bool:
+    """Whether the change ``step`` asks for is still to be made on ``cart`` (always without a
+    step). If so, the cart now records the step and has been touched; if not, ``cart`` is
+    read again, as the transaction that took the step committed it."""
+    if step is None:
+        return True
+    values = {**_step_values(step), "now": utcnow()}
+    taken = session.connection().execute(
+        _TAKE_STEP, {"cart_id": cart.id, "conversation": values["step_conversation"],
+                     "number": step.number, "now": values["now"]}).rowcount
+    if taken:
+        for name in ("step_conversation", "step_number"):
+            set_committed_value(cart, name, values[name])
+        for name in ("last_activity_at", "updated_at"):
+            set_committed_value(cart, name, values["now"])
+        set_committed_value(cart, "abandoned_at", None)
+        return True
+    session.refresh(cart)  # the lines as the step left them, not as read before the wait
+    return False
 
 
 def do_create_guest_cart(session: Session, store: Store) -> Cart:
@@ -156,8 +211,9 @@ def _check_can_hold(session: Session, store: Store, cart: Cart, variant_id: int,
 
 
 def _add_line(session: Session, store: Store, cart: Cart, variant_id: int,
-              quantity: int, new_cart: bool = False) -> None:
-    """``new_cart``: opened in this transaction, so it holds no stock and needs no touch."""
+              quantity: int, new_cart: bool = False, touch: bool = True) -> None:
+    """``new_cart``: opened in this transaction, so it holds no stock and needs no touch;
+    ``touch``: False when taking a step touched the cart already."""
     variant = get_variant(session, store.id, variant_id)
     line = next((ln for ln in cart.lines if ln.variant_id == variant.id), None)
     wanted = quantity + (line.quantity if line else 0)
@@ -168,7 +224,7 @@ def _add_line(session: Session, store: Store, cart: Cart, variant_id: int,
     else:
         line.quantity = wanted
         line.unit_price = variant.price
-    if not new_cart:
+    if touch and not new_cart:
         _touch(cart)
 
 
@@ -178,12 +234,14 @@ def _touch(cart: Cart) -> None:
 
 
 def do_add_to_cart(session: Session, store: Store, customer_id: int, variant_id: int,
-                   quantity: int) -> CartView:
-    """Add ``quantity`` of a variant to the customer's cart; commits."""
+                   quantity: int, step: Step | None = None) -> CartView:
+    """Add ``quantity`` of a variant to the customer's cart, unless the shopper's ``step``
+    added it already; commits."""
     check_quantity(quantity)
     try:
-        cart, new = _get_or_create_active_cart(session, store.id, customer_id)
-        _add_line(session, store, cart, variant_id, quantity, new)
+        cart, new = _get_or_create_active_cart(session, store.id, customer_id, step)
+        if new or _take_step(session, cart, step):
+            _add_line(session, store, cart, variant_id, quantity, new, touch=step is None)
     except Exception:
         session.rollback()
         raise
@@ -207,13 +265,18 @@ def do_add_to_guest_cart(session: Session, store: Store, guest_token: str, varia
 
 
 def do_set_quantity(session: Session, store: Store, customer_id: int, variant_id: int,
-                    quantity: int) -> CartView:
-    """Set a line's quantity; 0 removes it. Commits."""
+                    quantity: int, step: Step | None = None) -> CartView:
+    """Set a line's quantity; 0 removes it. A ``step`` that changed the cart already changes
+    nothing (a copy of it must not undo what the shopper did since). Commits."""
     if quantity != 0:
         check_quantity(quantity)
     cart = get_active_cart(session, store.id, customer_id)
+    if cart is not None and not _take_step(session, cart, step):
+        session.commit()
+        return view_lines(store, cart)
     line = next((ln for ln in cart.lines if ln.variant_id == variant_id), None) if cart else None
     if line is None:
+        session.rollback()  # and the step with it: nothing changed
         raise NotFound(N_("That item is not in your cart."))
     try:
         if quantity == 0:
@@ -221,7 +284,8 @@ def do_set_quantity(session: Session, store: Store, customer_id: int, variant_id
         else:
             _check_can_hold(session, store, cart, variant_id, quantity)
             line.quantity = quantity
-        _touch(cart)
+        if step is None:
+            _touch(cart)
     except Exception:
         session.rollback()
         raise
@@ -332,8 +396,9 @@ def do_detect_abandoned_carts(session: Session, now: datetime | None = None) -> 
 
 # -- reordering ----------------------------------------------------------------------------------
 def do_add_order_to_cart(session: Session, store: Store, customer_id: int,
-                         order_id: int) -> list[str]:
-    """Put a past order's items back in the customer's cart; commits.
+                         order_id: int, step: Step | None = None) -> list[str]:
+    """Put a past order's items back in the customer's cart, unless the shopper's ``step`` did
+    already; commits.
 
     Items no longer sold, or without stock, are left out (as many as can be sold are added);
     returns the titles left out or cut short, so the shopper can be told.
@@ -344,7 +409,11 @@ def do_add_order_to_cart(session: Session, store: Store, customer_id: int,
     if order.customer_id != customer_id:
         raise NotFound(N_("No such order."))
     short: list[str] = []
-    cart, new = _get_or_create_active_cart(session, store.id, customer_id)
+    cart, new = _get_or_create_active_cart(session, store.id, customer_id, step)
+    if not new and not _take_step(session, cart, step):
+        session.commit()
+        remember_active_cart(session, cart)
+        return short
     for line in order.lines:
         try:
             variant = get_variant(session, store.id, line.variant_id or 0)
@@ -358,7 +427,7 @@ def do_add_order_to_cart(session: Session, store: Store, customer_id: int,
         if quantity < line.quantity:
             short.append(line.title)
         if quantity > 0:
-            _add_line(session, store, cart, variant.id, quantity, new)
+            _add_line(session, store, cart, variant.id, quantity, new, touch=step is None)
     session.commit()
     remember_active_cart(session, cart)  # what the screens and checkout after it get, unread
     return short

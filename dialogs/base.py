@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from transitions import Machine
 
 from commerce import carts
-from commerce.carts import CartView
+from commerce.carts import CartView, Step
 from commerce.db import for_transaction, remember_for_transaction
 from commerce.errors import DomainError
 from commerce.models import Customer, Store
@@ -62,6 +62,9 @@ class Turn:
     choice: str | None = None  # a Choice.id, BACK or HOME
     text: str = ""  # free text when no choice matched
     images: bool = False  # the channel can show a product's picture (WhatsApp)
+    # Where this turn is in the channel's conversation, if the channel may deliver it twice
+    # (USSD): a cart change made at a step is made once (``commerce.carts.Step``).
+    step: Step | None = None
 
     def cart(self) -> CartView:
         """The shopper's cart, read at most once per database transaction (a service that

@@ -184,7 +184,7 @@ class BrowseDialog(Dialog):
             # can be had is read only when it says no.
             try:
                 turn.cart_changed(carts.do_add_to_cart(turn.db, turn.store, turn.customer.id,
-                                                       variant_id, int(text)))
+                                                       variant_id, int(text), turn.step))
                 return Goto("cart")
             except (OutOfStock, InvalidQuantity):
                 pass

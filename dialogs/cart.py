@@ -88,7 +88,7 @@ class CartDialog(Dialog):
             return "change"
         if turn.choice == "remove":
             turn.cart_changed(carts.do_set_quantity(turn.db, turn.store, turn.customer.id,
-                                                    conv.context["variant_id"], 0))
+                                                    conv.context["variant_id"], 0, turn.step))
             return "changed"
         return self.reprompt(turn, conv, pick_from_list(turn))
 
@@ -105,7 +105,8 @@ class CartDialog(Dialog):
                                                     most=carts.MAX_LINE_QUANTITY))
         try:
             turn.cart_changed(carts.do_set_quantity(turn.db, turn.store, turn.customer.id,
-                                                    conv.context["variant_id"], int(text)))
+                                                    conv.context["variant_id"], int(text),
+                                                    turn.step))
         except DomainError as error:
             return self.reprompt(turn, conv, turn.t_error(error))
         return "changed"

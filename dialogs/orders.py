@@ -105,7 +105,8 @@ class OrdersDialog(Dialog):
         cart = carts.get_active_cart(turn.db, turn.store.id, turn.customer.id)
         had_items = bool(cart and cart.lines)
         try:
-            short = carts.do_add_order_to_cart(turn.db, turn.store, turn.customer.id, order.id)
+            short = carts.do_add_order_to_cart(turn.db, turn.store, turn.customer.id, order.id,
+                                               turn.step)
         except DomainError as error:
             return self.reprompt(turn, conv, turn.t_error(error))
         view = carts.view_cart(turn.db, turn.store, turn.customer.id)

@@ -52,6 +52,20 @@ def new_inputs(text: str, saved: dict | None) -> list[str]:
     return [text.rsplit("*", 1)[-1]]
 
 
+def first_step(text: str, saved: dict | None, inputs: list[str]) -> int | None:
+    """The number of ``inputs[0]`` among the session's steps, counted from 1 (the inputs after
+    it are the next steps): its place in AT's text. A cart remembers the last step that changed
+    it, so a step that arrives twice changes it once (``commerce.carts.Step``): a retry after
+    the session's write to Redis failed, or a session lost from Redis whose next hop replays
+    the whole text. None when the gateway lost track (its text does not grow from the last one
+    applied): no number is sure then, and the input is applied as it comes."""
+    if not inputs:
+        return None
+    if saved is not None and saved["text"] and not text.startswith(saved["text"] + "*"):
+        return None
+    return text.count("*") + 2 - len(inputs)
+
+
 def sent_before(text: str, saved: dict) -> bool:
     """Whether the gateway sent ``text`` earlier in this session. AT's text only grows, so an
     earlier hop's text is a ``*``-prefix of a later one (and ``""`` comes first); the texts from
@@ -90,26 +104,34 @@ def at_home(saved: dict) -> bool:
 
 
 def play(turn_factory, inputs: list[str], saved: dict | None,
-         labels: Labels = Labels()) -> dict:
+         labels: Labels = Labels(), first: int | None = None) -> dict:
     """Apply each input to the session; returns the new session (with the reply to show).
 
     The session is ``{"dialog": state, "reply": reply as a dict, "page": page shown}``.
+    ``turn_factory(step)`` makes the turn for the input numbered ``step`` (``first`` for the
+    first input, see ``first_step``; None if unnumbered).
     """
     if saved is None:
-        reply, state = dialog.start(turn_factory())
+        reply, state = dialog.start(turn_factory(None))
         saved = {"dialog": state, "reply": reply.to_dict(), "page": 0}
-    for raw in inputs:
+    for index, raw in enumerate(inputs):
         reply = Reply.from_dict(saved["reply"])
         if reply.ends:
             break
         raw = clean_input(raw)
         page = saved["page"]
-        if raw == MORE and page + 1 < page_count(reply, labels):
+        if raw == MORE and reply.choices and page_count(reply, labels) > 1:
+            # On the last page of a menu, 98 shows that page again: no "pick from the list"
+            # and back to page 1 for a shopper who pressed it once too often.
+            saved["page"] = min(page + 1, page_count(reply, labels) - 1)
+            continue
+        if raw == MORE and page + 1 < page_count(reply, labels):  # long text, no menu
             saved["page"] = page + 1
             continue
         if raw == PREVIOUS and page > 0:
             saved["page"] = page - 1
             continue
-        reply, state = dialog.handle(read_input(raw, reply, turn_factory()), saved["dialog"])
+        step = first + index if first is not None else None
+        reply, state = dialog.handle(read_input(raw, reply, turn_factory(step)), saved["dialog"])
         saved = {"dialog": state, "reply": reply.to_dict(), "page": 0}
     return saved

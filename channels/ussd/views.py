@@ -14,13 +14,14 @@ from flask import Blueprint, Response, jsonify, request
 
 from channels.context import services
 from channels.ussd import resume, session_ends
-from channels.ussd.hops import (applied_texts, at_home, clean_input, new_inputs, play,
-                                too_many)
+from channels.ussd.hops import (applied_texts, at_home, clean_input, first_step, new_inputs,
+                                play, too_many)
 from channels.ussd.render import HOME_KEY, Labels, render
-from channels.ussd.routing import route
+from channels.ussd.routing import CODE_NOT_IN_USE, route
 from channels.ratelimit import RedisRateLimiter
 from channels.sessions import RedisSessions
-from commerce.customers import get_or_create_customer, known_customer
+from commerce.carts import Step
+from commerce.customers import find_customer_by_phone, get_or_create_customer, known_customer
 from commerce.errors import InvalidPhoneNumber
 from commerce.phones import to_e164
 from commerce.stores import resolve_ussd
@@ -44,10 +45,13 @@ def _screen(text: str, status: int = 200) -> Response:
     return Response(text, status=status, mimetype="text/plain")
 
 
-@bp.post("/channels/ussd/africastalking")
+# strict_slashes=False: a callback URL pasted into AT's dashboard with a "/" at the end works
+# too, instead of every shopper getting a 404 page as their screen.
+@bp.post("/channels/ussd/africastalking", strict_slashes=False)
 def africastalking_hop() -> Response:
     form = request.form
-    if any(field not in form for field in REQUIRED_FIELDS):
+    if any(field not in form for field in REQUIRED_FIELDS) or any(
+            "\x00" in form[field] for field in REQUIRED_FIELDS if field != "text"):
         return _screen(UNREADABLE, 400)
     try:
         ctx, key = services(), _session_key(form["sessionId"])
@@ -55,11 +59,10 @@ def africastalking_hop() -> Response:
         # A gateway retries a slow hop: the retry waits for the first answer, then finds its
         # text already applied and gets the same screen, instead of applying it twice.
         with _held_and_read(ctx, key, rate_key) as (allowed, saved):
-            # Before anything else, so a phone over its limit changes nothing.
-            if not allowed:
-                return _screen(_end((saved or {}).get("locale") or "en", TOO_MANY))
+            # GSM-7 codes "@" as 0, which a gateway may pass on as a NUL byte.
             return _screen(_hop(form["sessionId"], saved, form["serviceCode"],
-                                form["phoneNumber"], form["text"]))
+                                form["phoneNumber"], form["text"].replace("\x00", "@"),
+                                allowed))
     except Exception:  # the shopper gets a polite screen, never a stack trace
         log.exception("USSD hop failed (session %s)", form.get("sessionId"))
         return _screen("END " + SORRY_BROKEN)
@@ -73,8 +76,22 @@ def _session_key(session_id: str) -> str:
     return f"ussd:{session_id}"
 
 
+def _over_the_limit(db, store, saved: dict | None, phone: str | None) -> str:
+    """The polite END for a phone over its hop limit, in the shopper's language: the session's,
+    else the one they chose before (read only now: a refusal is rare), else the store's."""
+    wanted = (saved or {}).get("locale")
+    if wanted is None and phone is not None:
+        customer = find_customer_by_phone(db, store, phone)
+        wanted = customer.locale if customer is not None else None
+    return _end(wanted if wanted in store.locale_list else store.default_locale, TOO_MANY)
+
+
 def _hop(session_id: str, saved: dict | None, service_code: str, raw_phone: str,
-         text: str) -> str:
+         text: str, allowed: bool = True) -> str:
+    """The screen for one hop. ``allowed``: the phone is within its hop limit. Over it, a hop
+    that would apply anything is refused before anything is written; a copy of a hop already
+    answered still gets its screen (the gateway's retry of the END that confirms an order must
+    not become "Too many requests")."""
     ctx, key = services(), _session_key(session_id)
     with ctx.db() as db:
         if saved is not None and (saved.get("caller") != raw_phone
@@ -82,6 +99,8 @@ def _hop(session_id: str, saved: dict | None, service_code: str, raw_phone: str,
             saved = None  # not this shopper's session: start afresh rather than leak it
         store, text, routing, screen = route(db, service_code, text, saved, ctx.routes)
         if store is None:
+            if not allowed and screen != CODE_NOT_IN_USE:
+                return _end((saved or {}).get("locale") or "en", TOO_MANY)
             if routing is not None:  # asking for the store number
                 ctx.sessions.set(key, {**routing, "caller": raw_phone, "code": service_code},
                                  ctx.ussd_session_ttl)
@@ -95,18 +114,25 @@ def _hop(session_id: str, saved: dict | None, service_code: str, raw_phone: str,
             try:
                 phone = to_e164(raw_phone, store.country)
             except InvalidPhoneNumber:
+                if not allowed:
+                    return _over_the_limit(db, store, saved, None)
                 return _end(store.default_locale, BAD_PHONE)
             if saved is not None and saved.get("phone") != phone:
                 saved = None  # not this shopper's session: start afresh rather than leak it
         inputs = new_inputs(text, saved)
+        if not allowed and (saved is None or inputs):  # before anything is written
+            return _over_the_limit(db, store, saved, phone)
         if too_many(inputs):  # before anything is written: no customer, no session
             return _end(store.default_locale, TOO_MUCH_INPUT)
+        first = first_step(text, saved, inputs)
         customer = (known_customer(db, store, saved["customer"], phone, saved.get("locale"))
                     if known else get_or_create_customer(db, store, phone))
         turn = Turn(db=db, store=store, customer=customer)
+        conversation = "ussd:" + session_id
 
-        def _turn() -> Turn:
-            return Turn(db=db, store=store, customer=customer)
+        def _turn(step: int | None) -> Turn:
+            return Turn(db=db, store=store, customer=customer,
+                        step=Step(conversation, step) if step is not None else None)
 
         # A late copy of an earlier hop leaves the texts as they were (hops.applied_texts).
         session = {**applied_texts(text, saved), "phone": phone, "store": store.id,
@@ -121,6 +147,7 @@ def _hop(session_id: str, saved: dict | None, service_code: str, raw_phone: str,
             if not inputs:  # a repeated hop: the same question
                 return saved["screen"]
             answer = clean_input(inputs[0])
+            first = first + 1 if first is not None else None  # the answer took a step
             if answer == resume.YES:
                 saved, inputs, resumed = saved["offer"], inputs[1:], True
             elif answer in (resume.NO, HOME_KEY):
@@ -129,7 +156,7 @@ def _hop(session_id: str, saved: dict | None, service_code: str, raw_phone: str,
             else:
                 return _offer(key, session, saved["offer"],
                               resume.question(turn.locale, again=True), customer)
-        saved = play(_turn, inputs, saved, labels(turn.locale))
+        saved = play(_turn, inputs, saved, labels(turn.locale), first)
         # The language may be new; kept so the next hop needs no customer lookup.
         saved.update(session, locale=customer.locale)
         reply = Reply.from_dict(saved["reply"])
@@ -159,7 +186,10 @@ def _held_and_read(ctx, key: str, rate_key: str):
             limiter.queue_hit(pipe, rate_key)
             sessions.queue_get(pipe, key)
 
-        with sessions.lock(key, queue) as (count, _, raw):
+        def read_again(pipe) -> None:  # after waiting for the lock: the hop is counted already
+            sessions.queue_get(pipe, key)
+
+        with sessions.lock(key, queue, read_again) as (count, _, raw):
             yield count <= ctx.ussd_hops_per_minute, sessions.decode(raw)
         return
     with sessions.lock(key):
@@ -180,7 +210,7 @@ def _offer(key: str, session: dict, left: dict, question: Reply, customer) -> st
 
 
 # -- end-of-session notifications -----------------------------------------------------------------
-@bp.post("/channels/ussd/africastalking/events")
+@bp.post("/channels/ussd/africastalking/events", strict_slashes=False)
 def africastalking_session_end():
     try:
         fields = session_ends.parse(request.form)
@@ -207,15 +237,19 @@ def _forget_resume(db, fields: dict) -> None:
     """Delete the resume record of the session's shopper, if it is this session's; a failure
     here only logs.
 
-    The session itself names the store and phone (it outlives an ``END`` we did not reach, e.g.
-    a hop refused for the rate limit); failing that, the code and input tell the store. The
-    session is kept: a gateway retrying the ``END`` hop must get that ``END`` again, not a new
-    session replaying the whole text (a second order). It expires by its TTL.
+    AT reports any ``END`` as a success, also one that refused a hop and asked the shopper to
+    dial again (the hop limit, an error): the session then still shows the screen before it,
+    and where the shopper was is kept for their next dial. Otherwise the session names the
+    store and phone; failing that (it expired), the code and input tell the store. The session
+    is kept: a gateway retrying the ``END`` hop must get that ``END`` again, not a new session
+    replaying the whole text (a second order). It expires by its TTL.
     """
     ctx = services()
     session_id = fields["session_id"]
     try:
         saved = ctx.sessions.get(_session_key(session_id))
+        if saved is not None and not saved.get("reply", {}).get("ends"):
+            return  # the END was a refusal, not the session's own: there is more to do
         if saved is not None and "store" in saved and "phone" in saved:
             resume.forget(ctx.sessions, saved["store"], saved["phone"], session_id)
             return
@@ -256,4 +290,5 @@ def _wrong_method() -> Response:
 # handler never sees it: these rules take the other methods and answer 405 themselves.
 for _path, _endpoint in (("/channels/ussd/africastalking", "hop_wrong_method"),
                          ("/channels/ussd/africastalking/events", "events_wrong_method")):
-    bp.add_url_rule(_path, _endpoint, _wrong_method, methods=["GET", "PUT", "PATCH", "DELETE"])
+    bp.add_url_rule(_path, _endpoint, _wrong_method, methods=["GET", "PUT", "PATCH", "DELETE"],
+                    strict_slashes=False)

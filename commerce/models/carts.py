@@ -38,6 +38,10 @@ class Cart(Base):
     abandoned_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # cart.abandoned sent
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+    # The last shopper's step that changed the cart (``commerce.carts.Step``): a step delivered
+    # again (a gateway's retry, a session replayed after it was lost) changes it only once.
+    step_conversation: Mapped[str | None] = mapped_column(String(100))
+    step_number: Mapped[int | None] = mapped_column(Integer)
 
     lines: Mapped[list[CartLine]] = relationship(order_by="CartLine.id", lazy="selectin",
                                                  cascade="all, delete-orphan")

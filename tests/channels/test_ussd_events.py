@@ -5,6 +5,7 @@ import pytest
 from sqlalchemy import func, select
 
 from channels.models import UssdSessionEnd
+from commerce.demo import seed_demo_store
 from commerce.models import Order
 
 PHONE = "+254712345678"
@@ -124,10 +125,26 @@ def test_incomplete_keeps_the_resume_offer(dropped):
     assert hop("", "ATUid_B") == ASK
 
 
-def test_success_clears_the_resume_offer(dropped):
-    client, hop, home = dropped
+def test_success_after_an_end_that_asked_to_dial_again_keeps_the_resume_offer(make_app,
+                                                                              db):
+    """AT reports our "Too many requests ... dial again" END as a Success too."""
+    app = make_app(USSD_HOPS_PER_MINUTE=3)
+    seed_demo_store(db)
+    client = app.test_client()
+
+    def hop(text, session="ATUid_A"):
+        return client.post("/channels/ussd/africastalking", data={
+            "sessionId": session, "serviceCode": "*384*123#", "phoneNumber": PHONE,
+            "networkCode": "63902", "text": text}).get_data(as_text=True)
+
+    hop("")
+    hop("1")
+    page2 = hop("1*98")
+    assert hop("1*98*1").startswith("END Too many requests.")
     assert client.post(EVENTS, data=notification(status="Success")).status_code == 200
-    assert hop("", "ATUid_B") == home
+    app.extensions["duka.channels"].ratelimit.clock = lambda: 1e10  # a minute later, say
+    assert hop("", "ATUid_B") == ASK
+    assert hop("1", "ATUid_B") == page2
 
 
 def test_success_of_a_session_we_no_longer_hold_clears_by_code_and_phone(app, dropped):

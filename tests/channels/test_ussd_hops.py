@@ -2,7 +2,7 @@
 import pytest
 from sqlalchemy import func, select
 
-from commerce.models import CartLine, Customer, Order
+from commerce.models import Cart, CartLine, Customer, Order
 
 PHONE = "+254712345678"
 
@@ -109,6 +109,26 @@ def test_more_and_back_page_through_products(hop):
     assert home == HOME
 
 
+def test_more_on_the_last_page_of_a_menu_shows_that_page_again(hop):
+    hop("")
+    hop("1")
+    _, last = hop("1*98")  # Vegetables has two pages
+    assert "98. More" not in last
+    assert hop("1*98*98") == (200, last)
+    assert hop("1*98*98*0")[1].startswith("CON Choose a product:\n1. Cabbage")
+
+
+def test_a_callback_url_ending_in_a_slash_works_too(app, store):
+    client = app.test_client()
+    hop = client.post("/channels/ussd/africastalking/", data={
+        "sessionId": "s", "serviceCode": "*384*123#", "phoneNumber": PHONE, "text": ""})
+    assert (hop.status_code, hop.get_data(as_text=True)) == (200, HOME)
+    ended = client.post("/channels/ussd/africastalking/events/", data={
+        "sessionId": "s", "serviceCode": "*384*123#", "phoneNumber": PHONE,
+        "status": "Incomplete"})
+    assert (ended.status_code, ended.get_json()) == (200, {"status": "recorded"})
+
+
 def test_zero_zero_goes_home_from_anywhere(hop):
     hop("")
     hop("1")
@@ -138,6 +158,26 @@ def test_an_at_sign_typed_on_the_handset_arrives_as_inverted_exclamation():
     from channels.ussd.hops import clean_input
 
     assert clean_input(" me¡duka.africa ") == "me@duka.africa"
+
+
+def test_an_at_sign_passed_on_as_gsm7s_nul_byte_is_read_as_at(hop, db):
+    """GSM-7 codes "@" as 0; PostgreSQL refuses a NUL byte in text."""
+    typed = ["1", "1", "2", "1", "2"]  # 2 cabbages, checkout, delivery to Kawangware
+    for count in range(len(typed) + 1):
+        hop("*".join(typed[:count]))
+    status, screen = hop("*".join(typed + ["Flat 3, a\x00b.africa, Kawangware"]))
+    assert status == 200 and screen.startswith("CON Total KSh 220")
+    assert db.scalar(select(Cart.address_text)) == "Flat 3, a@b.africa, Kawangware"
+
+
+@pytest.mark.parametrize("field", ["sessionId", "serviceCode", "phoneNumber"])
+def test_a_nul_byte_anywhere_else_is_an_unreadable_request(app, store, db, field):
+    form = {"sessionId": "s", "serviceCode": "*384*123#", "phoneNumber": PHONE, "text": ""}
+    form[field] += "\x00"
+    response = app.test_client().post("/channels/ussd/africastalking", data=form)
+    assert (response.status_code, response.get_data(as_text=True)) == (
+        400, "END Sorry, this request could not be read. Please dial again.")
+    assert db.scalar(select(func.count(Customer.id))) == 0
 
 
 def test_with_redis_down_the_shopper_gets_a_polite_end_not_a_500(make_app, caplog):

@@ -1,10 +1,12 @@
 """Hops per phone per minute: over the limit a shopper gets a polite END and nothing changes."""
 import fakeredis
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, update
 
 from channels.ratelimit import InProcessRateLimiter, RedisRateLimiter
 from commerce.demo import seed_demo_store
-from commerce.models import CartLine, Customer
+from commerce.models import CartLine, Customer, Store
+from tests.conftest import TEST_REDIS_URL
 
 PHONE = "+254712345678"
 TOO_MANY = "END Too many requests. Please wait a minute and dial again."
@@ -71,9 +73,9 @@ def test_the_limit_is_per_phone(make_app):
 def test_the_default_is_60_hops_a_minute(app, store):
     at_minute(app, 0)
     hop = hopper(app)
-    screens = [hop("") for _ in range(60)]
+    screens = [hop("", session=f"s{dial}") for dial in range(60)]  # 60 dials
     assert all(screen.startswith("CON ") for screen in screens)
-    assert hop("") == TOO_MANY
+    assert hop("", session="s60") == TOO_MANY
 
 
 def test_the_setting_comes_from_the_environment(make_app, monkeypatch):
@@ -81,9 +83,9 @@ def test_the_setting_comes_from_the_environment(make_app, monkeypatch):
     app = seeded(make_app())
     at_minute(app, 0)
     hop = hopper(app)
-    assert hop("").startswith("CON ")
-    assert hop("").startswith("CON ")
-    assert hop("") == TOO_MANY
+    assert hop("", session="s1").startswith("CON ")
+    assert hop("", session="s2").startswith("CON ")
+    assert hop("", session="s3") == TOO_MANY
 
 
 def test_the_redis_limiter_counts_per_minute_and_expires_its_counters():
@@ -114,3 +116,52 @@ def test_a_kiswahili_shopper_over_the_limit_is_told_in_kiswahili(make_app, db):
     hop("9")  # Language
     hop("9*2")  # Kiswahili
     assert hop("9*2*1") == "END Maombi mengi mno. Tafadhali subiri dakika moja kisha piga tena."
+
+
+def test_the_gateways_copy_of_the_order_hop_gets_its_end_even_over_the_limit(make_app, db):
+    """Over the limit, a copy of a hop already answered still gets its answer: "Too many
+    requests" in place of the order's confirmation would have the shopper order again."""
+    app = seeded(make_app(USSD_HOPS_PER_MINUTE=7))
+    at_minute(app, 0)
+    hop = hopper(app)
+    for text in ["", "1", "1*1", "1*1*1", "1*1*1*1", "1*1*1*1*1"]:
+        hop(text)
+    placed = hop("1*1*1*1*1*1")
+    assert placed.startswith("END Asante! Order #1001 is placed.")
+    assert hop("1*1*1*1*1*1") == placed  # the 8th hop: a copy, answered as before
+    assert hop("1*1*1*1*1") == placed  # a late copy of an earlier hop: the same
+    assert hop("", session="s2") == TOO_MANY  # a new dial is refused
+
+
+def test_a_new_dial_over_the_limit_is_refused_in_the_language_the_shopper_chose(make_app, db):
+    app = seeded(make_app(USSD_HOPS_PER_MINUTE=3))
+    at_minute(app, 0)
+    hop = hopper(app)
+    hop("")
+    hop("9")  # Language
+    hop("9*2")  # Kiswahili
+    assert hop("", session="s2") == (
+        "END Maombi mengi mno. Tafadhali subiri dakika moja kisha piga tena.")
+
+
+def test_a_new_dial_over_the_limit_is_refused_in_the_stores_language(make_app, db):
+    app = seeded(make_app(USSD_HOPS_PER_MINUTE=1))
+    db.execute(update(Store).values(default_locale="sw"))
+    db.commit()
+    at_minute(app, 0)
+    hop = hopper(app)
+    assert hop("").startswith("CON Karibu")
+    assert hop("", session="s2") == (
+        "END Maombi mengi mno. Tafadhali subiri dakika moja kisha piga tena.")
+
+
+@pytest.mark.skipif(not TEST_REDIS_URL, reason="waiting for a session's lock needs Redis")
+def test_a_hop_that_waited_for_its_sessions_lock_is_counted_once(make_app):
+    app = seeded(make_app(USSD_HOPS_PER_MINUTE=3))
+    at_minute(app, 0)
+    hop = hopper(app)
+    hop("")  # 1
+    redis = app.extensions["duka.admin"].redis
+    redis.set("duka:session:lock:ussd:s1", "a copy still running", px=300)
+    assert hop("1").startswith("CON Choose a product")  # 2, after waiting for the lock
+    assert hop("1*1").startswith("CON Cabbage")  # 3: within the limit
