@@ -14,7 +14,7 @@ class SessionStore(Protocol):
     def set(self, key: str, value: dict, ttl: int) -> None: ...
     def delete(self, key: str) -> None: ...
     def batch(self) -> ContextManager: ...
-    def lock(self, key: str, queue=None) -> ContextManager: ...
+    def lock(self, key: str, queue=None, again=None) -> ContextManager: ...
 
 
 LOCK_SECONDS = 15  # longer than AT waits for a hop; a crashed holder frees it by then
@@ -66,9 +66,9 @@ class InProcessSessions:
         return nullcontext()  # nothing to gain: every call is already in process
 
     @contextmanager
-    def lock(self, key: str, queue=None):
+    def lock(self, key: str, queue=None, again=None):
         """One request at a time per session: a gateway's retry waits for the first answer.
-        (``queue`` is for Redis; here there is no round trip to share.)"""
+        (``queue`` and ``again`` are for Redis; here there is no round trip to share.)"""
         with self._lock:
             held = self._locks.setdefault(key, threading.Lock())
         if not held.acquire(timeout=LOCK_SECONDS):

@@ -1,11 +1,12 @@
 """Carts: one active cart per customer per store, shared by every channel; guest carts too."""
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, or_, select, text, update
+from sqlalchemy import bindparam, exists, literal, or_, select, text, update
 from sqlalchemy.orm import Session, joinedload, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -114,17 +115,18 @@ def get_cart(session: Session, store_id: int, cart_id: int) -> Cart:
 
 
 def _get_or_create_active_cart(session: Session, store_id: int, customer_id: int,
-                               step: Step | None = None) -> tuple[Cart, bool]:
+                               step: Step | None = None) -> tuple[Cart | None, bool]:
     """The customer's active cart, and whether it was opened just now (so it holds no stock,
-    has just been touched, and took ``step`` as its last)."""
+    has just been touched, and took ``step`` as its last). None if there is none and ``step``
+    changed a cart that has been ordered since: a session lost from Redis and replayed from
+    the top must not fill a new cart with what was ordered already."""
     cart = get_active_cart(session, store_id, customer_id)
     if cart is not None:
         return cart, False
     # One statement, where a savepoint around the insert took three: no cart is opened if
     # another channel opened one a moment ago (the one-active-cart index), and that one is read.
     opened = session.scalars(
-        insert_for(session, Cart).values(store_id=store_id, customer_id=customer_id,
-                                         **_step_values(step))
+        _open_cart(session, store_id, customer_id, step)
         .on_conflict_do_nothing(index_elements=[Cart.store_id, Cart.customer_id],
                                 # as the index says it, literally: PostgreSQL matches the
                                 # index by its predicate, and a bound parameter is not it
@@ -132,6 +134,8 @@ def _get_or_create_active_cart(session: Session, store_id: int, customer_id: int
         .returning(Cart).options(lazyload(Cart.lines))).one_or_none()
     if opened is None:
         cart, new = _read_active_cart(session, store_id, customer_id), False
+        if cart is None:  # not opened: the step's cart was ordered
+            return None, False
     else:
         set_committed_value(opened, "lines", [])  # new: nothing to load
         cart, new = opened, True
@@ -139,10 +143,27 @@ def _get_or_create_active_cart(session: Session, store_id: int, customer_id: int
     return cart, new
 
 
+def _open_cart(session: Session, store_id: int, customer_id: int, step: Step | None):
+    """The INSERT of a new active cart; with a step, only if no ordered cart of the customer
+    took that step or a later one (in the same statement: no query of its own)."""
+    insert = insert_for(session, Cart)
+    if step is None:
+        return insert.values(store_id=store_id, customer_id=customer_id)
+    values = {"store_id": store_id, "customer_id": customer_id, **_step_values(step)}
+    ordered = select(Cart.id).where(
+        Cart.store_id == store_id, Cart.customer_id == customer_id, Cart.status == "ordered",
+        Cart.step_conversation == values["step_conversation"], Cart.step_number >= step.number)
+    return insert.from_select(list(values), select(*(literal(v) for v in values.values()))
+                              .where(~exists(ordered)))
+
+
 def _step_values(step: Step | None) -> dict:
     if step is None:
         return {}
-    return {"step_conversation": step.conversation[:100], "step_number": step.number}
+    conversation = step.conversation
+    if len(conversation) > 100:  # the column's width; a hash keeps long ids apart
+        conversation = "sha256:" + hashlib.sha256(conversation.encode()).hexdigest()
+    return {"step_conversation": conversation, "step_number": step.number}
 
 
 # Built once. Taking the step is an UPDATE of the cart row, so a copy of the same step running
@@ -240,7 +261,7 @@ def do_add_to_cart(session: Session, store: Store, customer_id: int, variant_id:
     check_quantity(quantity)
     try:
         cart, new = _get_or_create_active_cart(session, store.id, customer_id, step)
-        if new or _take_step(session, cart, step):
+        if cart is not None and (new or _take_step(session, cart, step)):
             _add_line(session, store, cart, variant_id, quantity, new, touch=step is None)
     except Exception:
         session.rollback()
@@ -410,9 +431,10 @@ def do_add_order_to_cart(session: Session, store: Store, customer_id: int,
         raise NotFound(N_("No such order."))
     short: list[str] = []
     cart, new = _get_or_create_active_cart(session, store.id, customer_id, step)
-    if not new and not _take_step(session, cart, step):
+    if cart is None or (not new and not _take_step(session, cart, step)):
         session.commit()
-        remember_active_cart(session, cart)
+        if cart is not None:
+            remember_active_cart(session, cart)
         return short
     for line in order.lines:
         try:

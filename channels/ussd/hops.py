@@ -57,9 +57,10 @@ def first_step(text: str, saved: dict | None, inputs: list[str]) -> int | None:
     it are the next steps): its place in AT's text. A cart remembers the last step that changed
     it, so a step that arrives twice changes it once (``commerce.carts.Step``): a retry after
     the session's write to Redis failed, or a session lost from Redis whose next hop replays
-    the whole text. None when the gateway lost track (its text does not grow from the last one
-    applied): no number is sure then, and the input is applied as it comes."""
-    if not inputs:
+    the whole text. None once the gateway has lost track in this session (its text did not
+    grow from the last one applied; ``earlier`` keeps the texts from before): its places count
+    from 1 again, so they no longer tell steps apart, and inputs are applied as they come."""
+    if not inputs or (saved is not None and saved.get("earlier")):
         return None
     if saved is not None and saved["text"] and not text.startswith(saved["text"] + "*"):
         return None

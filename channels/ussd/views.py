@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
+from functools import lru_cache
 
 from flask import Blueprint, Response, jsonify, request
 
 from channels.context import services
+from channels.gsm import to_gsm7
 from channels.ussd import resume, session_ends
 from channels.ussd.hops import (applied_texts, at_home, clean_input, first_step, new_inputs,
                                 play, too_many)
@@ -26,7 +28,7 @@ from commerce.errors import InvalidPhoneNumber
 from commerce.phones import to_e164
 from commerce.stores import resolve_ussd
 from dialogs import Reply, Turn
-from dialogs.i18n import translate
+from dialogs.i18n import CATALOGS, translate
 from dialogs.text import BACK as BACK_WORD, MORE as MORE_WORD, N_
 
 log = logging.getLogger("channels.ussd")
@@ -35,7 +37,8 @@ bp = Blueprint("ussd", __name__)
 REQUIRED_FIELDS = ("sessionId", "serviceCode", "phoneNumber", "text")
 SORRY_BROKEN = "Sorry, something went wrong. Please dial again in a moment."
 UNREADABLE = "END Sorry, this request could not be read. Please dial again."
-# Said in the shopper's language where we know it (the session's, else the store's).
+# Said in the shopper's language where we know it: the session's, else the store's (the hop
+# limit's also the one the shopper chose before; English while a shared code asks for the store).
 BAD_PHONE = N_("Sorry, we could not read your phone number.")
 TOO_MANY = N_("Too many requests. Please wait a minute and dial again.")
 TOO_MUCH_INPUT = N_("Sorry, that dial string is too long. Please dial again with fewer numbers.")
@@ -233,23 +236,38 @@ def africastalking_session_end():
     return jsonify(status="recorded" if stored else "duplicate"), 200
 
 
+@lru_cache(maxsize=1)
+def _dial_again_screens() -> frozenset[str]:
+    """Our END screens that refuse a hop and ask the shopper to dial again, in every language."""
+    asks = (TOO_MANY, TOO_MUCH_INPUT)
+    said = {SORRY_BROKEN, UNREADABLE.removeprefix("END ")} | {
+        translate(locale, message) for locale in CATALOGS for message in asks}
+    return frozenset(said | {to_gsm7(screen) for screen in said})  # as a handset got it
+
+
+def _asks_to_dial_again(last_screen: str | None) -> bool:
+    """Whether AT's ``lastAppResponse`` is one of those (it may come without ``END ``)."""
+    screen = (last_screen or "").strip()
+    return screen.removeprefix("END ").strip() in _dial_again_screens()
+
+
 def _forget_resume(db, fields: dict) -> None:
     """Delete the resume record of the session's shopper, if it is this session's; a failure
     here only logs.
 
     AT reports any ``END`` as a success, also one that refused a hop and asked the shopper to
-    dial again (the hop limit, an error): the session then still shows the screen before it,
-    and where the shopper was is kept for their next dial. Otherwise the session names the
-    store and phone; failing that (it expired), the code and input tell the store. The session
-    is kept: a gateway retrying the ``END`` hop must get that ``END`` again, not a new session
-    replaying the whole text (a second order). It expires by its TTL.
+    dial again (the hop limit, an error): where the shopper was is then kept for their next
+    dial. The session names the store and phone; failing that (it expired), the code and input
+    tell the store. The session is kept: a gateway retrying the ``END`` hop must get that
+    ``END`` again, not a new session replaying the whole text (a second order). It expires by
+    its TTL.
     """
     ctx = services()
     session_id = fields["session_id"]
+    if _asks_to_dial_again(fields["last_screen"]):
+        return
     try:
         saved = ctx.sessions.get(_session_key(session_id))
-        if saved is not None and not saved.get("reply", {}).get("ends"):
-            return  # the END was a refusal, not the session's own: there is more to do
         if saved is not None and "store" in saved and "phone" in saved:
             resume.forget(ctx.sessions, saved["store"], saved["phone"], session_id)
             return

@@ -7,6 +7,7 @@ Create Date: 2026-11-28 01:00:00
 A USSD hop can reach the app twice (the gateway retries a slow hop; a session lost from Redis is
 replayed from AT's accumulated text). The cart now remembers the last step that changed it, so
 such a copy adds nothing a second time. Existing carts have none: their next change applies.
+A customer's last ordered cart is looked up by (store_id, customer_id): ix_carts_customer.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -21,9 +22,11 @@ depends_on = None
 def upgrade() -> None:
     op.add_column('carts', sa.Column('step_conversation', sa.String(length=100), nullable=True))
     op.add_column('carts', sa.Column('step_number', sa.Integer(), nullable=True))
+    op.create_index('ix_carts_customer', 'carts', ['store_id', 'customer_id'])
 
 
 def downgrade() -> None:
     # Not batch mode: see 0007 (SQLite 3.35+ drops a column in place).
+    op.drop_index('ix_carts_customer', table_name='carts')
     op.drop_column('carts', 'step_number')
     op.drop_column('carts', 'step_conversation')

@@ -125,6 +125,12 @@ def test_incomplete_keeps_the_resume_offer(dropped):
     assert hop("", "ATUid_B") == ASK
 
 
+def test_success_clears_the_resume_offer(dropped):
+    client, hop, home = dropped  # an END we sent that the session did not record, say
+    assert client.post(EVENTS, data=notification(status="Success")).status_code == 200
+    assert hop("", "ATUid_B") == home
+
+
 def test_success_after_an_end_that_asked_to_dial_again_keeps_the_resume_offer(make_app,
                                                                               db):
     """AT reports our "Too many requests ... dial again" END as a Success too."""
@@ -140,8 +146,10 @@ def test_success_after_an_end_that_asked_to_dial_again_keeps_the_resume_offer(ma
     hop("")
     hop("1")
     page2 = hop("1*98")
-    assert hop("1*98*1").startswith("END Too many requests.")
-    assert client.post(EVENTS, data=notification(status="Success")).status_code == 200
+    refused = hop("1*98*1")
+    assert refused.startswith("END Too many requests.")
+    ended = notification(status="Success", lastAppResponse=refused.removeprefix("END "))
+    assert client.post(EVENTS, data=ended).status_code == 200
     app.extensions["duka.channels"].ratelimit.clock = lambda: 1e10  # a minute later, say
     assert hop("", "ATUid_B") == ASK
     assert hop("1", "ATUid_B") == page2

@@ -108,14 +108,17 @@ def test_the_in_process_limiter_counts_per_minute():
     assert limiter.hit("k", 1) is True
 
 
-def test_a_kiswahili_shopper_over_the_limit_is_told_in_kiswahili(make_app, db):
+@pytest.mark.parametrize("text, session", [("9*2*1", "s1"), ("", "s2")],
+                         ids=["same session", "new dial"])
+def test_a_kiswahili_shopper_over_the_limit_is_told_in_kiswahili(make_app, db, text, session):
     app = seeded(make_app(USSD_HOPS_PER_MINUTE=3))
     at_minute(app, 0)
     hop = hopper(app)
     hop("")
     hop("9")  # Language
     hop("9*2")  # Kiswahili
-    assert hop("9*2*1") == "END Maombi mengi mno. Tafadhali subiri dakika moja kisha piga tena."
+    assert hop(text, session=session) == (
+        "END Maombi mengi mno. Tafadhali subiri dakika moja kisha piga tena.")
 
 
 def test_the_gateways_copy_of_the_order_hop_gets_its_end_even_over_the_limit(make_app, db):
@@ -131,17 +134,6 @@ def test_the_gateways_copy_of_the_order_hop_gets_its_end_even_over_the_limit(mak
     assert hop("1*1*1*1*1*1") == placed  # the 8th hop: a copy, answered as before
     assert hop("1*1*1*1*1") == placed  # a late copy of an earlier hop: the same
     assert hop("", session="s2") == TOO_MANY  # a new dial is refused
-
-
-def test_a_new_dial_over_the_limit_is_refused_in_the_language_the_shopper_chose(make_app, db):
-    app = seeded(make_app(USSD_HOPS_PER_MINUTE=3))
-    at_minute(app, 0)
-    hop = hopper(app)
-    hop("")
-    hop("9")  # Language
-    hop("9*2")  # Kiswahili
-    assert hop("", session="s2") == (
-        "END Maombi mengi mno. Tafadhali subiri dakika moja kisha piga tena.")
 
 
 def test_a_new_dial_over_the_limit_is_refused_in_the_stores_language(make_app, db):

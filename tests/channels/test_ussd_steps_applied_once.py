@@ -69,6 +69,30 @@ def test_a_session_lost_mid_journey_is_replayed_without_adding_twice(hop, sessio
     assert db.scalar(select(Order.total)) == 18000
 
 
+def test_the_end_hop_replayed_after_the_session_was_lost_places_no_second_order(hop, sessions,
+                                                                               db):
+    order = ["", "1", "1*1", "1*1*3", "1*1*3*1", "1*1*3*1*1", "1*1*3*1*1*1"]
+    for text in order:
+        placed = hop(text)
+    assert placed.startswith("END Asante! Order #1001 is placed.")
+    sessions.delete("ussd:ATUid_1")  # lost, and the gateway retries the END hop
+
+    hop(order[-1])
+    assert db.scalars(select(Order.number)).all() == [1001]
+    assert quantities(db) == [3]  # the order's cart; no new cart filled again
+
+
+def test_after_the_gateway_lost_track_a_change_is_made_however_it_is_numbered(hop, db):
+    for text in ["", "1", "1*1", "1*1*3", "1*1*3*3", "1*1*3*3*1", "1*1*3*3*1*1"]:
+        hop(text)
+    assert hop("1*1*3*3*1*1*4").startswith("CON 4x Cabbage")  # step 7 set it to 4
+    # The gateway restarts its count: its texts grow from "3" now (My cart: Change).
+    for text in ["3", "3*1", "3*1*1"]:
+        hop(text)
+    assert hop("3*1*1*6").startswith("CON 6x Cabbage")  # "step 4" of the new count
+    assert quantities(db) == [6]
+
+
 def test_the_same_key_pressed_again_later_is_a_new_step_and_is_added(hop, db):
     hop("")
     hop("1")
