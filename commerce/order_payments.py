@@ -93,7 +93,7 @@ def refunded_total(session: Session, store_id: int, order_id: int) -> int:
 def financial_status_for(total: int, paid: int, refunded: int) -> str:
     if refunded > 0:
         return "refunded" if refunded >= paid else "partially_refunded"
-    if paid > 0 and paid >= total:
+    if paid >= total and (paid > 0 or total == 0):  # a free order (a 100% code) is paid
         return "paid"
     return "pending"  # nothing, or only part, received yet
 

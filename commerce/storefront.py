@@ -22,7 +22,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import event, inspect as sa_inspect, select
 from sqlalchemy.orm import Session, selectinload
@@ -105,6 +105,7 @@ class PickupPointView:
 class GatewayView:
     provider: str
     simulated: bool
+    settings: dict = field(default_factory=dict, hash=False)  # non-secret: how it asks
 
 
 @dataclass(frozen=True)
@@ -181,7 +182,7 @@ def build(session: Session, store_id: int, version: object = None,
             RateView(r.kind, r.amount, r.min_weight_grams, r.max_weight_grams, r.free_over)
             for r in z.rates if r.active)) for z in zones),
         tuple(PickupPointView(p.id, p.name, p.address_text) for p in points),
-        tuple(GatewayView(g.provider, g.simulated) for g in gateways),
+        tuple(GatewayView(g.provider, g.simulated, dict(g.settings or {})) for g in gateways),
         bool(accepts_cash),
     )
 

@@ -146,7 +146,8 @@ class CheckoutDialog(Dialog):
         if totals.discount.amount:
             lines.append(t("after {code} -{price}", code=cart.discount_code,
                            price=price(totals.discount, turn)))
-        choices = pay_choices(turn, pickup=cart.delivery_method == "pickup")
+        choices = pay_choices(turn, pickup=cart.delivery_method == "pickup",
+                              amount=totals.total)
         if not choices:  # the store stopped taking cash and has no gateway: say so, on the cart
             return Goto("cart", {"note": cannot_pay(turn)})
         choices.append(Choice("code", t("Discount code")))

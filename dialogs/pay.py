@@ -10,11 +10,15 @@ from sqlalchemy import select
 from commerce import checkout, drafts
 from commerce.errors import DomainError
 from commerce.models import Order, Payment
+from commerce.money import Money
+from commerce.order_payments import paid_total
 from dialogs.base import Choice, Conversation, Dialog, Goto, Reply, Turn
 from dialogs.text import N_, pick_from_list, price, with_note
 from payments import service as payments
 from payments.context import simulation_allowed
+from payments.base import LINK, PROMPT, PROMPT_OR_LINK
 from payments.gateways import methods_offered_by
+from payments.registry import get_provider
 
 PAY_LABELS = {
     "mpesa": N_("Pay with M-Pesa"), "momo": N_("Pay with MTN MoMo"),
@@ -25,7 +29,9 @@ PICKUP_PAY_LABELS = {**PAY_LABELS, "cod": N_("Pay cash at pickup")}
 # How a method is named to a shopper (card and cash are translated where they are shown).
 METHOD_NAMES = {"mpesa": "M-Pesa", "momo": "MTN MoMo", "paystack": N_("card"),
                 "flutterwave": N_("card"), "cod": N_("cash")}
-PROMPTED = ("mpesa", "momo")  # these ask for a PIN on the phone
+# The wallet whose PIN a card provider's mobile-money prompt asks for, by currency.
+WALLETS = {"KES": "M-Pesa"}
+OWN_WALLET = ("mpesa", "momo")  # methods that are a wallet themselves
 
 
 def offered(turn: Turn) -> tuple[str, ...]:
@@ -39,10 +45,40 @@ def cannot_pay(turn: Turn) -> str:
     return turn.t("Sorry, this shop cannot take payment here now.")
 
 
-def pay_choices(turn: Turn, pickup: bool, online_only: bool = False) -> list[Choice]:
+def pay_choices(turn: Turn, pickup: bool, amount: Money,
+                online_only: bool = False) -> list[Choice]:
+    """The ways to pay ``amount`` to offer: those the store takes that can carry it (M-Pesa
+    takes no cents); nothing to pay: one choice, to place the order."""
     labels = PICKUP_PAY_LABELS if pickup else PAY_LABELS
-    return [Choice(f"pay:{method}", turn.t(labels.get(method, method)))
-            for method in offered(turn) if not (online_only and method == "cod")]
+    methods = [method for method in offered(turn) if not (online_only and method == "cod")
+               and (method == "cod" or get_provider(method).can_collect(amount))]
+    if amount.amount == 0 and methods:
+        return [Choice(f"pay:{methods[-1]}", turn.t("Place order (nothing to pay)"))]
+
+    def label(method: str) -> str:
+        if method in OWN_WALLET or method == "cod" or \
+                how_asked(turn, method, amount.currency) == LINK:
+            return turn.t(labels.get(method, method))
+        # A card provider that prompts for a wallet here (Flutterwave in KES: M-Pesa).
+        return turn.t("Pay with {wallet}", wallet=turn.t(wallet_of(method, amount.currency)))
+
+    return [Choice(f"pay:{method}", label(method)) for method in methods]
+
+
+def how_asked(turn: Turn, method: str, currency: str) -> str:
+    """How ``method``'s provider will ask the shopper (``payments.base.PROMPT``, ``LINK`` or
+    ``PROMPT_OR_LINK``), by the store's settings for it (Paystack: card or mobile money) and
+    the currency (Flutterwave: a wallet where the currency has one)."""
+    settings = next((gateway.settings for gateway in turn.storefront().gateways
+                     if gateway.provider == method), {})
+    return get_provider(method).how_asked(settings, currency)
+
+
+def wallet_of(method: str, currency: str) -> str:
+    """The wallet whose PIN ``method``'s prompt asks for (untranslated)."""
+    if method in OWN_WALLET:
+        return METHOD_NAMES[method]
+    return WALLETS.get(currency, N_("mobile money"))
 
 
 def chosen_method(turn: Turn) -> str | None:
@@ -61,7 +97,7 @@ def place_and_pay(turn: Turn, method: str, cart_id: int | None = None) -> Reply 
 
 
 def ask_for_payment(turn: Turn, order: Order, method: str) -> Reply:
-    if method == "cod":
+    if method == "cod" or order.financial_status == "paid":  # paid: there was nothing to pay
         return placed_reply(turn, order)
     try:
         payment = payments.do_request_payment(turn.db, turn.store, order.id, method,
@@ -81,6 +117,9 @@ def ask_for_payment(turn: Turn, order: Order, method: str) -> Reply:
 def placed_reply(turn: Turn, order: Order, payment: Payment | None = None) -> Reply:
     total = price(order.total_money, turn)
     placed = turn.t("Asante! Order #{number} is placed.", number=order.number)
+    if order.financial_status == "paid":
+        return Reply(placed + " " + turn.t("There is nothing to pay.") + " "
+                     + turn.t("We will SMS you a receipt."), ends=True)
     if payment is None:
         if order.delivery_method == "pickup":
             how = turn.t("Pay {total} cash when you collect.", total=total)
@@ -88,9 +127,13 @@ def placed_reply(turn: Turn, order: Order, payment: Payment | None = None) -> Re
             how = turn.t("Pay {total} cash on delivery.", total=total)
         return Reply(placed + " " + how + " " + turn.t("We will SMS you a receipt."), ends=True)
     due = price(turn.store.money(payment.amount), turn)
-    if payment.method in PROMPTED:
+    asked = how_asked(turn, payment.method, payment.currency)
+    if asked == PROMPT:
         how = turn.t("Enter your {wallet} PIN when asked, to pay {total}.",
-                     wallet=METHOD_NAMES[payment.method], total=due)
+                     wallet=turn.t(wallet_of(payment.method, payment.currency)), total=due)
+    elif asked == PROMPT_OR_LINK:
+        how = turn.t("Approve on your phone when asked, or open the link we SMS you, to pay "
+                     "{total}.", total=due)
     else:
         how = turn.t("We will SMS you a link to pay {total}.", total=due)
     if payment.simulated:
@@ -119,6 +162,8 @@ class PayDialog(Dialog):
         # A merchant's draft has no way to pay yet: cash is one of the choices. A placed order
         # was placed as cash or as a payment that did not go through: only paying online.
         choices = pay_choices(turn, pickup=order.delivery_method == "pickup",
+                              amount=turn.store.money(order.total - paid_total(
+                                  turn.db, turn.store.id, order.id)),
                               online_only=order.status != "draft")
         cash_on_arrival = order.status != "draft" and (
             order.payment_method == "cod" or "cod" in offered(turn))

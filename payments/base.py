@@ -132,6 +132,10 @@ class CallbackRequest:
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
+# How a shopper is asked for money (``Provider.how_asked``).
+PROMPT, LINK, PROMPT_OR_LINK = "prompt", "link", "prompt_or_link"
+
+
 class Provider(Protocol):
     name: str
     label: str  # shown to shoppers: "M-Pesa", "MTN MoMo", "Card (Paystack)"
@@ -139,6 +143,15 @@ class Provider(Protocol):
     pending_minutes: int  # how long a pending payment may wait for the shopper to approve
     settings_fields: tuple[str, ...]  # the store's non-secret settings this provider needs
     secret_fields: tuple[str, ...]  # the store's secrets this provider needs
+
+    def how_asked(self, settings: Mapping[str, Any], currency: str) -> str:
+        """How the shopper is asked for money, said on the screen before it happens: ``PROMPT``
+        (a PIN prompt on the phone), ``LINK`` (a page to open, sent by SMS) or
+        ``PROMPT_OR_LINK`` (the provider's answer decides)."""
+
+    def can_collect(self, amount: Money) -> bool:
+        """Whether the provider can carry ``amount`` at all (M-Pesa: whole shillings), so a
+        way to pay that would only be refused is not offered."""
 
     def initiate(self, env: ProviderEnv, gateway: GatewayConfig, charge: Charge) -> Initiated:
         """Ask the provider to collect; raises ProviderUnavailable or ProviderRefused."""

@@ -30,9 +30,9 @@ from phonenumbers import carrier
 
 from commerce.money import Money, minor_units
 from payments.base import (
-    CANCELLED, EXPIRED, FAILED, PENDING, SUCCEEDED, BadCallback, CallbackRequest, Charge,
-    GatewayConfig, Initiated, Outcome, PaidPayment, ProviderEnv, ProviderRefused,
-    ProviderUnavailable, RefundOutcome,
+    CANCELLED, EXPIRED, FAILED, LINK, PENDING, PROMPT, PROMPT_OR_LINK, SUCCEEDED, BadCallback,
+    CallbackRequest, Charge, GatewayConfig, Initiated, Outcome, PaidPayment, ProviderEnv,
+    ProviderRefused, ProviderUnavailable, RefundOutcome,
 )
 from payments.http import send
 from payments.registry import register
@@ -70,6 +70,17 @@ class Flutterwave:
     pending_minutes = 30
     settings_fields: tuple[str, ...] = ()
     secret_fields = ("secret_key", "secret_hash")
+
+    def how_asked(self, settings, currency: str) -> str:
+        # M-Pesa through Flutterwave is a prompt; other wallets answer "callback" (a prompt)
+        # or "redirect" (a page, sent by SMS) as Flutterwave decides; no wallet: a card page.
+        charge_type = MOBILE_MONEY.get(currency)
+        if charge_type is None:
+            return LINK
+        return PROMPT if charge_type == "mpesa" else PROMPT_OR_LINK
+
+    def can_collect(self, amount: Money) -> bool:
+        return True
 
     # -- asking for money -----------------------------------------------------------------------
     def initiate(self, env: ProviderEnv, gateway: GatewayConfig, charge: Charge) -> Initiated:

@@ -42,7 +42,7 @@ import httpx
 
 from commerce.money import Money, minor_units
 from payments.base import (
-    CANCELLED, EXPIRED, FAILED, PENDING, SUCCEEDED, BadCallback, CallbackRequest, Charge,
+    CANCELLED, EXPIRED, FAILED, PENDING, PROMPT, SUCCEEDED, BadCallback, CallbackRequest, Charge,
     GatewayConfig, Initiated, Outcome, PaidPayment, ProviderEnv, ProviderRefused,
     ProviderUnavailable, RefundOutcome,
 )
@@ -293,6 +293,12 @@ class MtnMomo:
     optional_settings_fields: tuple[str, ...] = ("disbursement_api_user",)
     optional_secret_fields: tuple[str, ...] = ("disbursement_api_key",
                                                "disbursement_subscription_key")
+
+    def how_asked(self, settings, currency: str) -> str:
+        return PROMPT
+
+    def can_collect(self, amount: Money) -> bool:
+        return True
 
     # -- asking for money -----------------------------------------------------------------------
     def initiate(self, env: ProviderEnv, gateway: GatewayConfig, charge: Charge) -> Initiated:

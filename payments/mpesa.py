@@ -30,7 +30,7 @@ import httpx
 
 from commerce.money import Money
 from payments.base import (
-    CANCELLED, EXPIRED, FAILED, PENDING, SUCCEEDED, BadCallback, CallbackRequest, Charge,
+    CANCELLED, EXPIRED, FAILED, PENDING, PROMPT, SUCCEEDED, BadCallback, CallbackRequest, Charge,
     GatewayConfig, Initiated, Outcome, PaidPayment, ProviderEnv, ProviderRefused,
     ProviderUnavailable, RefundOutcome,
 )
@@ -204,6 +204,16 @@ class MpesaDaraja:
     # Not required; ``gateways.check_gateway`` must allow them (see the module's docstring).
     optional_settings_fields: tuple[str, ...] = ("till_number",)
     optional_secret_fields: tuple[str, ...] = ("initiator_name", "security_credential")
+
+    def how_asked(self, settings, currency: str) -> str:
+        return PROMPT
+
+    def can_collect(self, amount: Money) -> bool:
+        try:
+            kes(amount)
+        except ProviderRefused:
+            return False
+        return True
 
     def _stamp(self, gateway: GatewayConfig) -> dict:
         shortcode = str(gateway.settings["shortcode"])

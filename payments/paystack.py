@@ -29,8 +29,8 @@ from phonenumbers import carrier
 
 from commerce.money import Money, minor_units
 from payments.base import (
-    CANCELLED, EXPIRED, FAILED, PENDING, SUCCEEDED, BadCallback, CallbackRequest, Charge,
-    GatewayConfig, Initiated, Outcome, PaidPayment, ProviderEnv, ProviderRefused,
+    CANCELLED, EXPIRED, FAILED, LINK, PENDING, PROMPT, SUCCEEDED, BadCallback, CallbackRequest,
+    Charge, GatewayConfig, Initiated, Outcome, PaidPayment, ProviderEnv, ProviderRefused,
     ProviderUnavailable, RefundOutcome,
 )
 from payments.http import json_of, send
@@ -65,6 +65,12 @@ class Paystack:
     pending_minutes = 30
     settings_fields: tuple[str, ...] = ("mode",)  # "card" or "mobile_money"
     secret_fields = ("secret_key",)
+
+    def how_asked(self, settings, currency: str) -> str:
+        return PROMPT if settings.get("mode") == "mobile_money" else LINK
+
+    def can_collect(self, amount: Money) -> bool:
+        return True
 
     # -- asking for money -----------------------------------------------------------------------
     def initiate(self, env: ProviderEnv, gateway: GatewayConfig, charge: Charge) -> Initiated:

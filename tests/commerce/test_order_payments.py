@@ -197,3 +197,7 @@ def test_another_stores_order_cannot_be_paid(db, store):
     (34000, 1, "partially_refunded"), (34000, 34000, "refunded")])
 def test_financial_status_follows_payments_and_refunds(paid, refunded, expected):
     assert order_payments.financial_status_for(34000, paid, refunded) == expected
+
+
+def test_an_order_with_nothing_to_pay_is_paid():
+    assert order_payments.financial_status_for(0, 0, 0) == "paid"
