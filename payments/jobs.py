@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 
 INITIATE_RETRIES = 3  # with the job queue's backoff (JOB_RETRY_INTERVALS)
 GIVE_UP_CREATED_MINUTES = 10  # a provider that never accepted the request by then: failed
+# A payment past its time is expired only once the provider says how it stands, or has said
+# nothing for this long: a shopper told "try again" may have paid already, and would pay twice.
+SILENT_PROVIDER_MINUTES = 60
 
 
 def on_payment_requested(event: OutboxEvent) -> None:
@@ -95,7 +98,7 @@ def reconcile_one(ctx: PaymentServices, session, payment_id: int) -> str:
                 "", FAILED, reason="The payment service did not answer. Please try again."))
         return "waiting"
     row = _usable_gateway(ctx, session, payment)
-    outcome = None
+    outcome, unanswered = None, False
     if row is not None and payment.provider_reference:
         env, config = provider_call(ctx, row)
         charge = service.charge_for(session, payment)
@@ -105,10 +108,14 @@ def reconcile_one(ctx: PaymentServices, session, payment_id: int) -> str:
                                                        payment.provider_reference, charge)
         except ProviderUnavailable as error:
             log.warning("payment %s: status query failed: %s", payment_id, error)
+            unanswered = True
         payment = session.get(Payment, payment_id)
     if outcome is not None and outcome.status != PENDING:
         return service.do_apply_outcome(session, payment.id, replace(outcome, dedup_key=""),
                                         actor="reconciliation")
+    if unanswered and payment.expires_at is not None and \
+            payment.expires_at > now - timedelta(minutes=SILENT_PROVIDER_MINUTES):
+        return "waiting"
     if payment.expires_at is not None and payment.expires_at <= now:
         return service.do_apply_outcome(session, payment.id, Outcome(
             payment.provider_reference or "", EXPIRED,

@@ -222,6 +222,20 @@ def test_a_payment_past_its_time_with_no_answer_expires(daraja, pay, app, db, pa
                                                 "No answer came from your phone in time.")
 
 
+def test_a_payment_past_its_time_waits_while_daraja_cannot_say_how_it_stands(daraja, pay, app,
+                                                                             db, payment_now):
+    """The shopper may have paid and the callback be late: "try again" would charge twice."""
+    _, payment = pay()
+    make_old(db, payment.id, minutes=10, expired=True)
+    daraja.fail_next = 2  # the status query is tried twice
+    reconcile(app)
+    assert payment_now(payment.id).status == "pending"
+    make_old(db, payment.id, minutes=jobs.SILENT_PROVIDER_MINUTES + 1, expired=True)
+    daraja.fail_next = 2
+    reconcile(app)
+    assert payment_now(payment.id).status == "expired"  # silent too long: the shopper may retry
+
+
 def test_a_callback_delivered_twice_is_applied_once(daraja, pay, db, payment_now, sms,
                                                    callbacks):
     order, payment = pay()
