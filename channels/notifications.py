@@ -301,7 +301,10 @@ def _payment_note(name: str, event_name: str, extra: Callable[[Store, Payment, s
             return {"store": store.name, "number": order.number,
                     "method": translate(locale, method), **extra(store, payment, locale)}
 
-        return [Note(name, f"{event_name}:{payment.id}:customer", values, order.customer,
+        # One message per payment and event kind, however often the event is relayed; a link
+        # the shopper asked for again ("again" in the payload) is a message of its own.
+        key = f"{event_name}:{payment.id}" + (f":{event_id}" if payload.get("again") else "")
+        return [Note(name, f"{key}:customer", values, order.customer,
                      sms_to=_payer_phone(db, store, order.customer, payment))]
 
     return compose

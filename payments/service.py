@@ -82,6 +82,11 @@ def do_request_payment(session: Session, store: Store, order_id: int, method: st
                 raise PaymentInProgress(N_("A payment for order #{number} is already waiting "
                                            "for you. Please finish or wait for it."),
                                         values={"number": order.number})
+            if waiting.status == PENDING and waiting.redirect_url:
+                # Asked again while its link is open: the SMS may be lost. The same link again.
+                events.record(session, store.id, events.PAYMENT_ACTION_REQUIRED,
+                              {"order_id": order.id, "payment_id": waiting.id,
+                               "url": waiting.redirect_url, "again": True})
             return waiting
         owed = check_payable(session, store, order)
         gateway = get_gateway(session, store.id, method)

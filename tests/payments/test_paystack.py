@@ -477,6 +477,24 @@ def test_a_card_payment_link_goes_by_sms_and_its_webhook_pays(app, db, store, la
     assert ["we received N2,500.00" in text for text in sms_texts(fake_at)] == [True]
 
 
+def test_asking_to_pay_again_while_the_link_is_open_sends_the_same_link_again(
+        db, lagos, fake, fake_at, request_payment, run_jobs):
+    """A shopper who lost the SMS chooses Pay now: the link comes again, and no second one
+    (the first could still be paid: two open links could take the money twice)."""
+    order = shop_order(db, lagos)
+    payment = request_payment(order, "paystack", store_=lagos)
+    run_jobs()
+    fake_at.messages.clear()
+
+    again = request_payment(order, "paystack", store_=lagos)
+    run_jobs()
+    assert again.id == payment.id
+    assert len(fake.calls("POST", "/transaction/initialize")) == 1
+    assert [m["message"] for m in fake_at.messages] == [
+        f"Iya Basira Foods: pay N2,500.00 for order #{order.number} here: "
+        f"{payment.redirect_url}"]
+
+
 def test_an_unopened_card_link_waits_then_expires(app, db, store, lagos, fake, fake_at,
                                                   request_payment, run_jobs):
     order = shop_order(db, lagos)
