@@ -35,6 +35,8 @@ SEND_RETRIES = 3
 
 PAY_ON_DELIVERY = N_("Pay cash on delivery.")
 PAY_ON_PICKUP = N_("Pay cash when you collect.")
+NOTHING_TO_PAY = N_("You have nothing to pay.")  # a free order (a 100% code)
+FREE = N_("nothing to pay")
 HELP = N_("Help: {phone}")
 MORE_ITEMS = N_("+{count} more")
 REFERENCE = N_("ref {reference}")
@@ -154,7 +156,9 @@ def order_placed(db: Session, store: Store, event_id: int, payload: dict) -> lis
 
     def receipt(locale: str) -> dict:
         payment = ""
-        if order.payment_method == "cod":
+        if order.total == 0:
+            payment = NOTHING_TO_PAY
+        elif order.payment_method == "cod":
             payment = PAY_ON_PICKUP if order.delivery_method == "pickup" else PAY_ON_DELIVERY
         return {"store": store.name, "number": order.number,
                 "total": _money(store, order.total, locale),
@@ -165,7 +169,8 @@ def order_placed(db: Session, store: Store, event_id: int, payload: dict) -> lis
     def new_order(locale: str) -> dict:
         customer = order.customer
         who = f"{customer.name} ({customer.phone})" if customer.name else customer.phone
-        method = METHOD_NAMES.get(order.payment_method, order.payment_method)
+        method = FREE if order.total == 0 else \
+            METHOD_NAMES.get(order.payment_method, order.payment_method)
         return {"store": store.name, "number": order.number, "customer": who,
                 "total": _money(store, order.total, locale),
                 "payment": translate(locale, method)}

@@ -329,10 +329,9 @@ def _place(session: Session, store: Store, cart: Cart, payment_method: str) -> O
                                   reason="placed at checkout"))
     events.record(session, store.id, events.ORDER_PLACED,
                   {"order_id": order.id, "number": order.number})
-    if order.total == 0:  # nothing to pay: paid now, not cancelled later as unpaid
-        from commerce.order_payments import refresh_financial_status  # it imports this module
+    from commerce.order_payments import settle_free_order  # it imports this module
 
-        refresh_financial_status(session, store, order, "customer")
+    settle_free_order(session, store, order, "customer")
     session.commit()
     log.info("store %s: order #%s placed (%s %s)", store.id, order.number, order.total,
              order.currency)

@@ -11,7 +11,7 @@ import secrets
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from commerce import events, inventory, order_flow
+from commerce import events, inventory, order_flow, order_payments
 from commerce.catalog import get_variant
 from commerce.checkout import (
     PAYMENT_METHODS, check_payment_method, method_not_offered, next_order_number, tax_for,
@@ -146,6 +146,7 @@ def do_complete_draft(session: Session, store: Store, draft_token: str,
         _take_stock(session, store, order)
         order.payment_method = payment_method
         order_flow.transition(session, store, order, "place", "customer", "draft completed")
+        order_payments.settle_free_order(session, store, order, "customer")
     return order
 
 

@@ -125,6 +125,13 @@ def refresh_financial_status(session: Session, store: Store, order: Order,
     return order.financial_status
 
 
+def settle_free_order(session: Session, store: Store, order: Order, actor: str) -> None:
+    """An order with nothing to pay (a 100% code, free items) is paid as it is placed: not left
+    awaiting a payment, nor cancelled later as unpaid. Does not commit."""
+    if order.total == 0:
+        refresh_financial_status(session, store, order, actor)
+
+
 def _find(session: Session, store_id: int, method: str, reference: str) -> Payment | None:
     return session.scalar(select(Payment).where(
         Payment.store_id == store_id, Payment.method == method, Payment.reference == reference))

@@ -7,8 +7,9 @@ from commerce import carts, checkout, orders, shipping
 from commerce.errors import DomainError
 from commerce.models import Fulfilment, Order
 from dialogs.base import Choice, Conversation, Dialog, Goto, Reply, Turn
-from dialogs.pay import METHOD_NAMES, ask_for_payment, cannot_pay, offered
+from dialogs.pay import ask_for_payment, cannot_pay, offered, payment_name
 from dialogs.text import N_, pick_from_list, price, with_note
+from payments.registry import get_provider
 
 LATEST = 5
 STATUS_WORDS = {
@@ -77,20 +78,25 @@ class OrdersDialog(Dialog):
         if order.status == "draft":  # the merchant's draft: paying is all there is to do
             return Reply(with_note(note, "\n".join(rows)), (Choice("pay", turn.t("Pay now")),))
         if order.financial_status == "pending" and order.status == "pending_payment" and any(
-                method != "cod" for method in offered(turn)):
+                method != "cod" and get_provider(method).can_collect(order.total_money)
+                for method in offered(turn)):
             choices.append(Choice("pay", turn.t("Pay now")))
         method = self._reorder_method(turn, order)
         if method is not None:  # None: the store takes no payment here now
             again = (turn.t("Order again, pay cash") if method == "cod" else
-                     turn.t("Order again, pay with {wallet}", wallet=METHOD_NAMES[method]))
+                     turn.t("Order again, pay with {wallet}",
+                            wallet=turn.t(payment_name(turn, method, order.currency))))
             choices.append(Choice("again", again))
         return Reply(with_note(note, "\n".join(rows)), tuple(choices))
 
     @staticmethod
     def _reorder_method(turn: Turn, previous: Order) -> str | None:
         """Pay as last time if the store still takes it; otherwise cash, if the store takes
-        it; otherwise the first way it offers. None: it offers none."""
-        methods = offered(turn)
+        it; otherwise the first way it offers. None: it offers none. Only ways that can carry
+        the last total (M-Pesa takes no cents)."""
+        total = turn.store.money(previous.total + previous.discount_total)  # no code again
+        methods = [method for method in offered(turn)
+                   if method == "cod" or get_provider(method).can_collect(total)]
         if previous.payment_method in methods:
             return previous.payment_method
         return "cod" if "cod" in methods else next(iter(methods), None)

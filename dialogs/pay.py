@@ -74,6 +74,14 @@ def how_asked(turn: Turn, method: str, currency: str) -> str:
     return get_provider(method).how_asked(settings, currency)
 
 
+def payment_name(turn: Turn, method: str, currency: str) -> str:
+    """What a shopper calls paying by ``method`` here (untranslated): the wallet its prompt is
+    for, or "card" for a card provider sending a link."""
+    if method not in OWN_WALLET and how_asked(turn, method, currency) == LINK:
+        return METHOD_NAMES[method]
+    return wallet_of(method, currency)
+
+
 def wallet_of(method: str, currency: str) -> str:
     """The wallet whose PIN ``method``'s prompt asks for (untranslated)."""
     if method in OWN_WALLET:

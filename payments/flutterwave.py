@@ -80,7 +80,8 @@ class Flutterwave:
         return PROMPT if charge_type == "mpesa" else PROMPT_OR_LINK
 
     def can_collect(self, amount: Money) -> bool:
-        return True
+        # Its KES charge is an M-Pesa prompt, and M-Pesa carries whole shillings only.
+        return MOBILE_MONEY.get(amount.currency) != "mpesa" or amount.amount % 100 == 0
 
     # -- asking for money -----------------------------------------------------------------------
     def initiate(self, env: ProviderEnv, gateway: GatewayConfig, charge: Charge) -> Initiated:

@@ -29,9 +29,9 @@ from phonenumbers import carrier
 
 from commerce.money import Money, minor_units
 from payments.base import (
-    CANCELLED, EXPIRED, FAILED, LINK, PENDING, PROMPT, SUCCEEDED, BadCallback, CallbackRequest,
-    Charge, GatewayConfig, Initiated, Outcome, PaidPayment, ProviderEnv, ProviderRefused,
-    ProviderUnavailable, RefundOutcome,
+    CANCELLED, EXPIRED, FAILED, LINK, PENDING, PROMPT, PROMPT_OR_LINK, SUCCEEDED, BadCallback,
+    CallbackRequest, Charge, GatewayConfig, Initiated, Outcome, PaidPayment, ProviderEnv,
+    ProviderRefused, ProviderUnavailable, RefundOutcome,
 )
 from payments.http import json_of, send
 from payments.registry import register
@@ -67,7 +67,10 @@ class Paystack:
     secret_fields = ("secret_key",)
 
     def how_asked(self, settings, currency: str) -> str:
-        return PROMPT if settings.get("mode") == "mobile_money" else LINK
+        if str(settings.get("mode", "")).strip().lower() != "mobile_money":  # as initiate reads it
+            return LINK
+        # M-Pesa is a prompt; other wallets may answer with a page to open (open_url).
+        return PROMPT if currency == "KES" else PROMPT_OR_LINK
 
     def can_collect(self, amount: Money) -> bool:
         return True

@@ -82,7 +82,8 @@ def do_request_payment(session: Session, store: Store, order_id: int, method: st
                 raise PaymentInProgress(N_("A payment for order #{number} is already waiting "
                                            "for you. Please finish or wait for it."),
                                         values={"number": order.number})
-            if waiting.status == PENDING and waiting.redirect_url:
+            if waiting.status == PENDING and waiting.redirect_url and (
+                    waiting.expires_at is None or waiting.expires_at > utcnow()):
                 # Asked again while its link is open: the SMS may be lost. The same link again.
                 events.record(session, store.id, events.PAYMENT_ACTION_REQUIRED,
                               {"order_id": order.id, "payment_id": waiting.id,

@@ -20,7 +20,7 @@ class Cart(Base):
             sqlite_where=text("status = 'active'"), postgresql_where=text("status = 'active'"),
         ),
         Index("ix_carts_last_activity", "status", "last_activity_at"),
-        Index("ix_carts_customer", "store_id", "customer_id"),  # a customer's carts, latest
+        Index("ix_carts_customer", "store_id", "customer_id"),  # a customer's carts, any status
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

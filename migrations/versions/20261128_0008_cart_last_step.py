@@ -7,7 +7,8 @@ Create Date: 2026-11-28 01:00:00
 A USSD hop can reach the app twice (the gateway retries a slow hop; a session lost from Redis is
 replayed from AT's accumulated text). The cart now remembers the last step that changed it, so
 such a copy adds nothing a second time. Existing carts have none: their next change applies.
-A customer's last ordered cart is looked up by (store_id, customer_id): ix_carts_customer.
+Opening a cart checks the customer's ordered carts for the step (no cart is filled again with
+what was ordered): they are found by (store_id, customer_id), ix_carts_customer.
 """
 from alembic import op
 import sqlalchemy as sa

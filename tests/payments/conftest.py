@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from commerce.models import Payment, PaymentCallback
 from payments import gateways, service
+from tests.fakes.flutterwave import FakeFlutterwave
 
 
 @pytest.fixture
@@ -62,3 +63,11 @@ def callbacks(db):
                 db.scalars(select(PaymentCallback).order_by(PaymentCallback.id))]
 
     return read
+
+
+@pytest.fixture
+def flw():
+    """Flutterwave's API, on a local port."""
+    fake = FakeFlutterwave().start()
+    yield fake
+    fake.stop()

@@ -22,15 +22,7 @@ from commerce.stores import do_create_store
 from payments import jobs
 from payments.base import CANCELLED, CREATED, EXPIRED, FAILED, PENDING, SUCCEEDED
 from payments.refunds import do_refund_payment
-from tests.fakes.flutterwave import FakeFlutterwave
 from tests.helpers import fresh, place_order
-
-
-@pytest.fixture
-def flw():
-    fake = FakeFlutterwave().start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture

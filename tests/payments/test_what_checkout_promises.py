@@ -4,24 +4,20 @@ screen names the prompt or the link that the provider will really send."""
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
-from commerce import promotions
+from commerce import drafts, promotions, stores
 from commerce.db import utcnow
-from commerce.models import Order
+from commerce.models import Order, Payment, Variant
+from commerce.money import Money
 from payments import jobs
-from tests.fakes.flutterwave import FakeFlutterwave
+from payments.base import LINK, PROMPT, PROMPT_OR_LINK
+from payments.registry import get_provider
 from tests.fakes.paystack import FakePaystack
+from tests.helpers import variant_by_sku
 
 PHONE = "+254712345678"
 TO_SUMMARY = ["1", "1", "1", "1", "1"]  # Vegetables, Cabbage (KSh 60), one, Checkout, pick up
-
-
-@pytest.fixture
-def flw():
-    fake = FakeFlutterwave().start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture
@@ -73,7 +69,10 @@ def simulated_mpesa(app, configure):
     configure("mpesa", simulated=True)
 
 
-def test_a_free_order_is_placed_paid_with_nothing_to_pay(shopper, db, store, simulated_mpesa):
+@pytest.mark.parametrize("takes_cash", [True, False], ids=["cash", "M-Pesa only"])
+def test_a_free_order_is_placed_paid_with_nothing_to_pay(shopper, db, store, simulated_mpesa,
+                                                         takes_cash, fake_at, run_jobs):
+    stores.do_update_store_details(db, store, accepts_cash=takes_cash)
     promotions.do_create_discount_code(db, store, "FREE", kind="percentage", value=10000)
     assert shopper.to_summary("FREE") == ("CON Total KSh 0\nafter FREE -KSh 60\n"
                                          "1. Place order (nothing to pay)\n2. Discount code\n"
@@ -82,6 +81,10 @@ def test_a_free_order_is_placed_paid_with_nothing_to_pay(shopper, db, store, sim
                             "SMS you a receipt.")
     order = db.scalar(select(Order))
     assert (order.total, order.financial_status, order.status) == (0, "paid", "paid")
+    assert db.scalar(select(func.count(Payment.id))) == 0  # no prompt for nothing
+    run_jobs()
+    [receipt] = [m["message"] for m in fake_at.messages if m["to"] == PHONE]
+    assert "Total KSh 0.00. You have nothing to pay." in receipt
     db.execute(update(Order).values(created_at=utcnow() - timedelta(days=1)))
     db.commit()
     assert jobs.cancel_unpaid_orders(db) == 0  # not "not paid in time"
@@ -113,3 +116,57 @@ def test_paystack_says_what_its_mode_will_send(shopper, configure, mode, label, 
     assert shopper.to_summary() == (f"CON Total KSh 60\n1. {label}\n2. Pay cash at pickup\n"
                                     "3. Discount code\n0. Back")
     assert shopper("1") == f"END Asante! Order #1001 is placed. {promise}"
+
+
+def dial(app, *typed: str, session: str = "s9") -> str:
+    """The screen after dialling and typing ``typed`` in one new session."""
+    client, screen = app.test_client(), ""
+    for count in range(len(typed) + 1):
+        screen = client.post("/channels/ussd/africastalking", data={
+            "sessionId": session, "serviceCode": "*384*123#", "phoneNumber": PHONE,
+            "networkCode": "63902", "text": "*".join(typed[:count])}).get_data(as_text=True)
+    return screen
+
+
+def test_a_free_draft_is_placed_paid_too(app, db, store):
+    cabbage = variant_by_sku(db, store, "CABB")
+    db.execute(update(Variant).where(Variant.id == cabbage.id).values(price=0))
+    db.commit()
+    drafts.do_create_draft_order(db, store, PHONE, {cabbage.id: 1}, actor="staff:amina")
+    assert dial(app, "8", "1", "1") == ("CON Pay KSh 0 for order #1001:\n"
+                                        "1. Place order (nothing to pay)\n0. Back")
+    assert dial(app, "8", "1", "1", "1", session="s10") == (
+        "END Asante! Order #1001 is placed. There is nothing to pay. We will SMS you a receipt.")
+    order = db.scalar(select(Order))
+    assert (order.financial_status, order.status) == ("paid", "paid")
+
+
+def test_ordering_again_offers_no_way_that_cannot_carry_the_total(app, db, store,
+                                                                   simulated_mpesa):
+    cabbage = variant_by_sku(db, store, "CABB")
+    db.execute(update(Variant).where(Variant.id == cabbage.id).values(price=5250))
+    db.commit()
+    assert dial(app, "1", "1", "1", "1", "1", "1").startswith("END Asante! Order #1001")  # cash
+    stores.do_update_store_details(db, store, accepts_cash=False)  # M-Pesa only now
+    assert dial(app, "8", "1", session="s2") == (
+        "CON #1001 Awaiting payment\n1x Cabbage\nTotal KSh 52.50\n0. Back")
+
+
+@pytest.mark.parametrize("provider, settings, currency, asked", [
+    ("paystack", {"mode": "card"}, "NGN", LINK),
+    ("paystack", {"mode": " Mobile_Money "}, "KES", PROMPT),  # as initiate reads the mode
+    ("paystack", {"mode": "mobile_money"}, "GHS", PROMPT_OR_LINK),  # may answer open_url
+    ("flutterwave", {}, "KES", PROMPT), ("flutterwave", {}, "UGX", PROMPT_OR_LINK),
+    ("flutterwave", {}, "NGN", LINK), ("mpesa", {}, "KES", PROMPT), ("momo", {}, "UGX", PROMPT),
+])
+def test_each_provider_says_how_it_will_ask(app, provider, settings, currency, asked):
+    assert get_provider(provider).how_asked(settings, currency) == asked
+
+
+@pytest.mark.parametrize("provider, amount, takes", [
+    ("mpesa", Money(52600, "KES"), True), ("mpesa", Money(52650, "KES"), False),
+    ("flutterwave", Money(5050, "KES"), False), ("flutterwave", Money(5050, "NGN"), True),
+    ("paystack", Money(5050, "KES"), True),
+])
+def test_a_provider_says_which_amounts_it_can_carry(app, provider, amount, takes):
+    assert get_provider(provider).can_collect(amount) is takes
