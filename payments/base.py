@@ -23,7 +23,15 @@ SETTLED = (SUCCEEDED, FAILED, CANCELLED, EXPIRED)
 
 
 class ProviderUnavailable(Exception):
-    """The provider did not answer in time, or answered 5xx: try again later."""
+    """The provider did not answer in time, or answered 5xx: try again later.
+
+    ``maybe_taken``: a request that changes something went out and no answer came back (a read
+    timeout, a dropped connection), so the provider may have acted on it.
+    """
+
+    def __init__(self, message: str = "", maybe_taken: bool = False):
+        super().__init__(message)
+        self.maybe_taken = maybe_taken
 
 
 class ProviderRefused(Exception):
@@ -103,6 +111,7 @@ class Outcome:
     receipt: str | None = None  # the receipt a person reads (M-Pesa ``MpesaReceiptNumber``)
     reason: str = ""  # plain words for the shopper when it did not succeed
     dedup_key: str = ""  # callbacks: unique per provider event (applied once)
+    payer: str = ""  # E.164: who paid, when the provider says (M-Pesa's PhoneNumber)
 
 
 @dataclass(frozen=True)
@@ -141,6 +150,9 @@ class Provider(Protocol):
     label: str  # shown to shoppers: "M-Pesa", "MTN MoMo", "Card (Paystack)"
     signed: bool  # True: callbacks carry a signature (webhook route); False: a path token
     pending_minutes: int  # how long a pending payment may wait for the shopper to approve
+    # Asking again for the same charge never charges twice (the provider takes our reference
+    # as an idempotency key). M-Pesa's STK push has none: a second push is a second prompt.
+    repeat_safe: bool
     settings_fields: tuple[str, ...]  # the store's non-secret settings this provider needs
     secret_fields: tuple[str, ...]  # the store's secrets this provider needs
 

@@ -68,6 +68,7 @@ class Flutterwave:
     # A card link goes by SMS and may be opened later on another phone; the hosted checkout
     # session is made to last exactly as long (``session_duration``).
     pending_minutes = 30
+    repeat_safe = True  # our reference is its idempotency key
     settings_fields: tuple[str, ...] = ()
     secret_fields = ("secret_key", "secret_hash")
 

@@ -17,6 +17,9 @@ from payments.base import ProviderUnavailable
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+# The request went out, then no answer came back: it may have been acted on.
+SENT_THEN_LOST = (httpx.ReadTimeout, httpx.WriteTimeout, httpx.ReadError, httpx.WriteError,
+                  httpx.RemoteProtocolError)
 
 
 def make_client(base_url: str, timeout: float | httpx.Timeout = DEFAULT_TIMEOUT) -> httpx.Client:
@@ -31,18 +34,29 @@ def send(client: httpx.Client, method: str, url: str, *, retries: int = 0,
     for attempt in range(retries + 1):
         try:
             response = client.request(method, url, **kwargs)
-        except httpx.TimeoutException as error:
-            problem = f"{method} {url} timed out ({error.__class__.__name__})"
         except httpx.TransportError as error:
-            problem = f"{method} {url} failed: {error}"
+            unanswered = no_answer(method, url, error)
         else:
             if response.status_code < 500:
                 return response
-            problem = f"{method} {url} answered {response.status_code}: {response.text[:200]}"
-        log.warning("payment provider: %s (try %d of %d)", problem, attempt + 1, retries + 1)
+            unanswered = ProviderUnavailable(
+                f"{method} {url} answered {response.status_code}: {response.text[:200]}")
+        log.warning("payment provider: %s (try %d of %d)", unanswered, attempt + 1, retries + 1)
         if attempt < retries:
             time.sleep(backoff * 2 ** attempt)
-    raise ProviderUnavailable(problem)
+    raise unanswered
+
+
+def no_answer(method: str, url: str, error: httpx.TransportError) -> ProviderUnavailable:
+    """What a request that got no answer (a timeout, a network error) becomes, and whether the
+    provider may have carried it out (``maybe_taken``): only a request that changes something
+    (not a GET) that went out before the connection failed."""
+    if isinstance(error, httpx.TimeoutException):
+        problem = f"{method} {url} timed out ({error.__class__.__name__})"
+    else:
+        problem = f"{method} {url} failed: {error}"
+    taken = isinstance(error, SENT_THEN_LOST) and method != "GET"
+    return ProviderUnavailable(problem, maybe_taken=taken)
 
 
 def json_of(response: httpx.Response) -> dict:

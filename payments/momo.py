@@ -287,6 +287,7 @@ class MtnMomo:
     label = "MTN MoMo"
     signed = False
     pending_minutes = 10  # MTN's 5-minute approval window, and slack for a late answer
+    repeat_safe = True  # our reference is its idempotency key
     settings_fields: tuple[str, ...] = ("api_user", "target_environment")
     secret_fields: tuple[str, ...] = ("api_key", "subscription_key")
     # Not required (refunds only); ``gateways.check_gateway`` must allow them.

@@ -34,7 +34,7 @@ from payments.base import (
     GatewayConfig, Initiated, Outcome, PaidPayment, ProviderEnv, ProviderRefused,
     ProviderUnavailable, RefundOutcome,
 )
-from payments.http import json_of
+from payments.http import json_of, no_answer
 from payments.registry import register
 
 log = logging.getLogger(__name__)
@@ -112,19 +112,17 @@ def _request(env: ProviderEnv, method: str, path: str, retries: int = 0,
     for attempt in range(retries + 1):
         try:
             response = env.http.request(method, path, **kwargs)
-        except httpx.TimeoutException as error:
-            problem = f"{method} {path} timed out ({error.__class__.__name__})"
         except httpx.TransportError as error:
-            problem = f"{method} {path} failed: {error}"
+            unanswered = no_answer(method, path, error)
         else:
             if response.status_code < 500 or attempt == retries or \
                     json_of(response).get("errorCode") == BUSY_CODE:
                 return response
-            problem = f"{method} {path} answered {response.status_code}"
-        log.warning("M-Pesa: %s (try %d of %d)", problem, attempt + 1, retries + 1)
+            unanswered = ProviderUnavailable(f"{method} {path} answered {response.status_code}")
+        log.warning("M-Pesa: %s (try %d of %d)", unanswered, attempt + 1, retries + 1)
         if attempt < retries:
             time.sleep(backoff * 2 ** attempt)
-    raise ProviderUnavailable(problem)
+    raise unanswered
 
 
 def _token_key(env: ProviderEnv, gateway: GatewayConfig) -> str:
@@ -199,6 +197,7 @@ class MpesaDaraja:
     label = "M-Pesa"
     signed = False
     pending_minutes = 5  # the prompt itself times out within about a minute
+    repeat_safe = False  # no idempotency key: never pushed twice
     settings_fields: tuple[str, ...] = ("shortcode",)
     secret_fields: tuple[str, ...] = ("consumer_key", "consumer_secret", "passkey")
     # Not required; ``gateways.check_gateway`` must allow them (see the module's docstring).
@@ -274,6 +273,8 @@ class MpesaDaraja:
                 extra["amount"] = shillings_to_money(found["Amount"])
             if found.get("MpesaReceiptNumber"):
                 extra["receipt"] = str(found["MpesaReceiptNumber"])
+            if str(found.get("PhoneNumber") or "").isdigit():  # 254712345678
+                extra["payer"] = "+" + str(found["PhoneNumber"])
         return _outcome(reference, code, str(stk.get("ResultDesc") or ""), **extra)
 
     def acknowledge(self, outcome: Outcome | None) -> tuple[dict, int]:

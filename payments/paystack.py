@@ -63,6 +63,7 @@ class Paystack:
     # A card link goes by SMS and may be opened a while later, so it gets half an hour; a
     # mobile-money prompt that is refused or times out sooner is learnt by verify before that.
     pending_minutes = 30
+    repeat_safe = True  # our reference is its idempotency key
     settings_fields: tuple[str, ...] = ("mode",)  # "card" or "mobile_money"
     secret_fields = ("secret_key",)
 

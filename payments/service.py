@@ -24,8 +24,8 @@ from commerce.money import Money
 from commerce.order_payments import paid_total, refresh_financial_status
 from payments import state
 from payments.base import (
-    CREATED, FAILED, PENDING, SUCCEEDED, Charge, GatewayConfig, Initiated, Outcome, Provider,
-    ProviderEnv, ProviderRefused,
+    CREATED, EXPIRED, FAILED, PENDING, SUCCEEDED, Charge, GatewayConfig, Initiated, Outcome,
+    Provider, ProviderEnv, ProviderRefused, ProviderUnavailable,
 )
 from payments.gateways import get_gateway, offered_methods
 
@@ -122,7 +122,9 @@ def do_initiate(session: Session, payment_id: int, provider: Provider, env: Prov
     """Ask the provider to collect a ``created`` payment; commits what it answered.
 
     ``ProviderUnavailable`` propagates (the job is retried later, the payment stays
-    ``created``); a refusal fails the payment with the provider's reason.
+    ``created``), unless the request may have been taken by a provider that cannot be asked
+    twice safely: then the payment waits, pending, for its callback. A refusal fails the
+    payment with the provider's reason.
     """
     payment = session.get(Payment, payment_id)
     if payment is None or payment.status != CREATED:
@@ -133,6 +135,16 @@ def do_initiate(session: Session, payment_id: int, provider: Provider, env: Prov
         initiated = provider.initiate(env, gateway, charge)
     except ProviderRefused as refusal:
         initiated = Initiated(provider_reference="", status=FAILED, reason=refusal.reason)
+    except ProviderUnavailable as outage:
+        if not outage.maybe_taken or provider.repeat_safe:
+            raise  # nothing reached the provider, or asking again is safe: the job retries
+        # The prompt may be on the phone already, and asking again would prompt twice (and
+        # Daraja refuses a second push while one is open). The payment waits for its answer
+        # with no reference: a success callback is matched to it by phone and amount
+        # (claim_unanswered), and otherwise it expires in its time.
+        log.warning("payment %s: %s took the request but its answer was lost: %s",
+                    payment_id, provider.name, outage)
+        initiated = Initiated(provider_reference="", status=PENDING)
     with committing(session):
         payment = session.get(Payment, payment_id)
         order = order_flow.lock_order(session, payment.store_id, payment.order_id)
@@ -158,6 +170,36 @@ def do_initiate(session: Session, payment_id: int, provider: Provider, env: Prov
 def find_payment(session: Session, method: str, provider_reference: str) -> Payment | None:
     return session.scalar(select(Payment).where(Payment.method == method,
                                                 Payment.provider_reference == provider_reference))
+
+
+UNANSWERED_CLAIM_HOURS = 24  # a lost answer's payment waits this long for its callback
+
+
+def claim_unanswered(session: Session, store_id: int, method: str,
+                     outcome: Outcome) -> tuple[Payment | None, int]:
+    """The store's payment whose request went out but whose answer is not in (no reference),
+    that a success naming an unknown reference is for: same way to pay, payer and amount, asked
+    for within ``UNANSWERED_CLAIM_HOURS``. Also one still waiting for that answer (created:
+    the shopper approved before it came), or one expired meanwhile (the shopper paid late; money
+    taken is recorded, and ``payments.state`` lets a success follow). Only if exactly one
+    matches: it takes the reference, so the callback applies as any other (a repeat finds it
+    by the reference); commits. Returns it, and how many matched (several: a person decides)."""
+    if outcome.status != SUCCEEDED or not outcome.payer or outcome.amount is None:
+        return None, 0
+    with committing(session):
+        matches = session.scalars(
+            select(Payment).where(
+                Payment.store_id == store_id, Payment.method == method,
+                Payment.status.in_((CREATED, PENDING, EXPIRED)),
+                Payment.provider_reference.is_(None),
+                Payment.created_at >= utcnow() - timedelta(hours=UNANSWERED_CLAIM_HOURS),
+                Payment.phone == outcome.payer, Payment.amount == outcome.amount.amount,
+                Payment.currency == outcome.amount.currency)
+            .order_by(Payment.id).limit(2).with_for_update()).all()
+        if len(matches) != 1:
+            return None, len(matches)
+        matches[0].provider_reference = outcome.provider_reference
+    return matches[0], 1
 
 
 def do_record_callback(session: Session, provider: str, dedup_key: str, outcome: str,

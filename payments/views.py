@@ -101,7 +101,18 @@ def _apply(ctx, session, spec: Provider, row, callback: CallbackRequest):
         return error("unavailable", "Please try again later.", 503)
     if outcome is not None:
         payment = service.find_payment(session, spec.name, outcome.provider_reference)
-        if payment is None or payment.store_id != row.store_id:
+        matched = 0
+        if payment is None:  # perhaps a request whose answer was lost (service.do_initiate)
+            payment, matched = service.claim_unanswered(session, row.store_id, spec.name,
+                                                        outcome)
+        if matched > 1:  # money taken for one of several like payments: a person decides
+            log.warning("%s callback %s matches several unanswered payments of store %s",
+                        spec.name, outcome.provider_reference, row.store_id)
+            service.do_record_callback(
+                session, spec.name, outcome.dedup_key or f"unknown:{outcome.provider_reference}",
+                "flagged", "matches several payments whose answer was lost: settle by hand",
+                callback.body, store_id=row.store_id)
+        elif payment is None or payment.store_id != row.store_id:
             service.do_record_callback(
                 session, spec.name, outcome.dedup_key or f"unknown:{outcome.provider_reference}",
                 "ignored", "names no payment of this store", callback.body, store_id=row.store_id)

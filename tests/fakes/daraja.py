@@ -11,7 +11,8 @@
 - ``POST /mpesa/reversal/v1/request`` → ``{"ConversationID", "ResponseCode": "0", ...}``.
 
 Tests script it: ``fail_next`` (HTTP 500), ``hang_next`` (no answer for ``hang_seconds``, and
-the request is dropped),
+the request is dropped), ``late_next`` (the request is carried out, but answered only after
+``hang_seconds``),
 ``void_token_next`` (say 404.001.03 to a good token), ``push_error`` (a Daraja error body for the
 next push), and ``callback(...)`` POSTs the documented ``stkCallback`` to the CallBackURL.
 """
@@ -86,6 +87,7 @@ class FakeDaraja(LocalHttpServer):
         self.fail_next = 0  # answer this many requests (any path but the token) with HTTP 500
         self.hang_next = 0  # this many requests answer only after hang_seconds
         self.hang_seconds = 2.5
+        self.late_next = 0  # this many requests are carried out, then answered after hang_seconds
         self.void_token_next = 0  # say 404.001.03 to this many requests with a good token
         self.push_error: dict | None = None  # the Daraja error body the next push answers
         self._lock = threading.Lock()
@@ -110,6 +112,7 @@ class FakeDaraja(LocalHttpServer):
         body = stk_callback_body(checkout_id, code, desc,
                                  amount=push["Amount"] if amount is None else amount,
                                  receipt=receipt or "NLJ7RT61SV",
+                                 phone=int(push["PhoneNumber"]),  # the phone prompted paid
                                  merchant_id=push["MerchantRequestID"])
         return httpx.post(url or push["CallBackURL"], json=body, timeout=10)
 
@@ -282,6 +285,10 @@ class FakeDaraja(LocalHttpServer):
                     return self._send(*bad_request("JSON"))
                 with fake._lock:
                     status, answer = routes[path](fake, body)
+                    late = fake.late_next > 0
+                    fake.late_next -= late
+                if late:  # done (a push is on the phone), but the answer comes too late
+                    time.sleep(fake.hang_seconds)
                 self._send(status, answer)
 
         return Handler

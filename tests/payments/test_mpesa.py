@@ -3,6 +3,8 @@ callback, reconciliation by STK Push Query, and refunds by reversal."""
 from __future__ import annotations
 
 import base64
+import threading
+import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -328,12 +330,90 @@ def test_daraja_failing_once_prompts_once_on_the_retry(daraja, pay):
     assert [p["CheckoutRequestID"] for p in daraja.pushes] == [payment.provider_reference]
 
 
-def test_daraja_hanging_at_the_prompt_is_retried_and_prompts_once(daraja, pay):
-    daraja.hang_next = 1
+def test_daraja_hanging_at_the_prompt_is_not_asked_again(daraja, pay, app, db, payment_now):
+    """Daraja has no idempotency key: the push may be on the phone, and a second would be a
+    second prompt. The payment waits; with no prompt and no callback it expires in its time."""
+    daraja.hang_next = 1  # the request is dropped, as it happens
     _, payment = pay()
-    assert payment.status == "pending"
+    assert (payment.status, payment.provider_reference) == ("pending", None)
+    assert daraja.requests.count("POST /mpesa/stkpush/v1/processrequest") == 1
+    make_old(db, payment.id, minutes=10, expired=True)
+    reconcile(app)
+    assert payment_now(payment.id).status == "expired"
+
+
+def test_a_push_answered_too_late_is_paid_by_its_callback_and_prompts_once(daraja, pay, db,
+                                                                           payment_now):
+    daraja.late_next = 1  # the prompt is on the phone; its answer never reaches us
+    order, payment = pay()
+    [push] = daraja.pushes
+    assert (payment.status, payment.provider_reference) == ("pending", None)
+    assert daraja.callback(push["CheckoutRequestID"], receipt="NLJ7RT61SV").status_code == 200
+    paid = payment_now(payment.id)
+    assert (paid.status, paid.provider_reference, paid.reference) == (
+        "succeeded", push["CheckoutRequestID"], "NLJ7RT61SV")
+    assert fresh(db, order.id).financial_status == "paid"
     assert len(daraja.pushes) == 1
-    assert daraja.requests.count("POST /mpesa/stkpush/v1/processrequest") == 2
+
+
+def test_a_shopper_approving_before_the_pushs_answer_came_is_recorded(daraja, pay,
+                                                                       payment_now):
+    """The callback can come while we still wait for Daraja's answer to the push."""
+    daraja.late_next = 1
+
+    def approve_at_once() -> None:
+        for _ in range(100):
+            if daraja.pushes:
+                daraja.callback(daraja.pushes[0]["CheckoutRequestID"])
+                return
+            time.sleep(0.02)
+
+    approver = threading.Thread(target=approve_at_once)
+    approver.start()
+    _, payment = pay()
+    approver.join(10)
+    assert payment_now(payment.id).status == "succeeded"
+    assert len(daraja.pushes) == 1
+
+
+def test_a_late_push_paid_after_the_payment_expired_is_still_recorded(daraja, pay, app, db,
+                                                                       payment_now):
+    daraja.late_next = 1
+    order, payment = pay()
+    [push] = daraja.pushes
+    make_old(db, payment.id, minutes=10, expired=True)
+    reconcile(app)
+    assert payment_now(payment.id).status == "expired"
+    daraja.callback(push["CheckoutRequestID"], receipt="NLJ7RT61SW")  # paid at minute 6
+    assert payment_now(payment.id).status == "succeeded"  # the money taken is on record
+
+
+@pytest.mark.parametrize("changed", ["amount", "payer"])
+def test_a_late_pushs_callback_is_matched_only_by_payer_and_amount(daraja, pay, db, payment_now,
+                                                                   callbacks, changed):
+    daraja.late_next = 1
+    _, payment = pay()
+    [push] = daraja.pushes
+    if changed == "payer":  # someone else's phone paid that amount
+        push["PhoneNumber"] = 254722000111
+    daraja.callback(push["CheckoutRequestID"], amount=339 if changed == "amount" else None)
+    assert payment_now(payment.id).status == "pending"
+    assert [outcome for _, outcome in callbacks()] == ["ignored"]
+
+
+def test_a_late_pushs_callback_matching_two_payments_is_left_to_a_person(daraja, pay, db,
+                                                                         payment_now, callbacks):
+    """Two orders of the same amount from one phone, both pushes unanswered: the money is
+    for one of them, and which is not for us to guess."""
+    daraja.late_next = 1
+    _, first = pay()
+    daraja.hang_next = 1  # the second push is dropped before Daraja acts on it
+    _, second = pay()
+    [push] = daraja.pushes
+    daraja.callback(push["CheckoutRequestID"])
+    assert (payment_now(first.id).status, payment_now(second.id).status) == ("pending",
+                                                                           "pending")
+    assert [outcome for _, outcome in callbacks()] == ["flagged"]
 
 
 # -- refunds -----------------------------------------------------------------------------------
