@@ -104,7 +104,8 @@ class Flutterwave:
                         headers={**_auth(gateway), "Content-Type": "application/json"})
         body = _read(response)
         if response.status_code >= 400 or body.get("status") != "success":
-            return _refused(charge.reference, response.status_code, _message(body))
+            return _refused(charge.reference, response.status_code, _message(body),
+                            card_link=not charge_type)
         if not charge_type:
             link = (body.get("data") or {}).get("link")
             if not link:
@@ -264,12 +265,18 @@ def _wallet(charge_type: str, phone: str) -> dict[str, str]:
     return {"network": network} if network else {}
 
 
-def _refused(tx_ref: str, status_code: int, message: str) -> Initiated:
+def _refused(tx_ref: str, status_code: int, message: str, card_link: bool) -> Initiated:
     lowered = message.lower()
     if status_code == 400 and ("duplicate" in lowered or (
             "ref" in lowered and ("already" in lowered or "been used" in lowered))):
+        if card_link:
+            # An earlier try made the checkout link but its answer was lost: nobody holds that
+            # link, so no one can pay on it. Say so, and the shopper asks again (a new tx_ref),
+            # rather than wait half an hour for a link that never comes (as Paystack's).
+            log.info("flutterwave already has %s (%s); its link was lost", tx_ref, message)
+            return Initiated(tx_ref, FAILED, reason="The payment link was not made.")
         # The same tx_ref was accepted before (our earlier try timed out after Flutterwave took
-        # it): that prompt or link stands, and the webhook or the reconciler settles it.
+        # it): that prompt stands, and the webhook or the reconciler settles it.
         log.info("flutterwave already has %s (%s): waiting for it", tx_ref, message)
         return Initiated(tx_ref, PENDING)
     log.warning("flutterwave refused %s (%s): %s", tx_ref, status_code, message)

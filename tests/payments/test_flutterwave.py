@@ -431,6 +431,23 @@ def test_a_hang_at_initiation_is_retried_without_charging_twice(
     assert payment_now(payment.id).status == SUCCEEDED
 
 
+def test_a_card_link_whose_answer_was_lost_is_failed_for_a_fresh_try(
+        app, db, lagos, flw, request_payment, payment_now):
+    """Flutterwave made the checkout link, but we never saw it: no one can pay on it, and the
+    shopper should not wait half an hour for an SMS that never comes."""
+    customer = get_or_create_customer(db, lagos, "+2348031234567")
+    variant = db.scalar(select(Variant).where(Variant.store_id == lagos.id))
+    carts.do_add_to_cart(db, lagos, customer.id, variant.id, 1)
+    order = checkout.do_place_order(db, lagos, customer.id, payment_method="flutterwave")
+    flw.hang_next = 1
+    payment = request_payment(order, "flutterwave", store_=lagos)
+    assert (payment.status, payment.failure_reason, payment.redirect_url) == (
+        FAILED, "The payment link was not made.", None)
+    again = request_payment(order, "flutterwave", store_=lagos)  # the shopper asks again
+    assert again.id != payment.id and again.status == PENDING
+    assert again.redirect_url
+
+
 # -- refunds --------------------------------------------------------------------------------------
 def test_refunds_partial_then_the_rest_never_more_than_paid(app, db, shop, flw, fake_at,
                                                             request_payment, payment_now,
