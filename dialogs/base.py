@@ -52,6 +52,11 @@ class Reply:
                    data["ends"], data.get("can_go_back", True), data.get("image", ""))
 
 
+def shopper_locale(store: Store, wanted: str | None) -> str:
+    """The language to speak: the shopper's choice if the store offers it, else the store's."""
+    return wanted if wanted in store.locale_list else store.default_locale
+
+
 @dataclass
 class Turn:
     """One thing the shopper did: picked a choice, navigated, or typed text."""
@@ -92,8 +97,7 @@ class Turn:
 
     @property
     def locale(self) -> str:
-        wanted = self.customer.locale or self.store.default_locale
-        return wanted if wanted in self.store.locale_list else self.store.default_locale
+        return shopper_locale(self.store, self.customer.locale)
 
     def t(self, message: str, **values) -> str:
         """``message`` in the shopper's language, with ``{placeholders}`` filled in."""

@@ -7,9 +7,8 @@ from commerce import carts, checkout, orders, shipping
 from commerce.errors import DomainError
 from commerce.models import Fulfilment, Order
 from dialogs.base import Choice, Conversation, Dialog, Goto, Reply, Turn
-from dialogs.pay import ask_for_payment, cannot_pay, offered, payment_name
+from dialogs.pay import ask_for_payment, cannot_pay, payable_methods, payment_name
 from dialogs.text import N_, pick_from_list, price, with_note
-from payments.registry import get_provider
 
 LATEST = 5
 STATUS_WORDS = {
@@ -78,8 +77,7 @@ class OrdersDialog(Dialog):
         if order.status == "draft":  # the merchant's draft: paying is all there is to do
             return Reply(with_note(note, "\n".join(rows)), (Choice("pay", turn.t("Pay now")),))
         if order.financial_status == "pending" and order.status == "pending_payment" and any(
-                method != "cod" and get_provider(method).can_collect(order.total_money)
-                for method in offered(turn)):
+                method != "cod" for method in payable_methods(turn, order.total_money)):
             choices.append(Choice("pay", turn.t("Pay now")))
         method = self._reorder_method(turn, order)
         if method is not None:  # None: the store takes no payment here now
@@ -94,9 +92,8 @@ class OrdersDialog(Dialog):
         """Pay as last time if the store still takes it; otherwise cash, if the store takes
         it; otherwise the first way it offers. None: it offers none. Only ways that can carry
         the last total (M-Pesa takes no cents)."""
-        total = turn.store.money(previous.total + previous.discount_total)  # no code again
-        methods = [method for method in offered(turn)
-                   if method == "cod" or get_provider(method).can_collect(total)]
+        # The last total before its discount: the code is not applied again.
+        methods = payable_methods(turn, turn.store.money(previous.total + previous.discount_total))
         if previous.payment_method in methods:
             return previous.payment_method
         return "cod" if "cod" in methods else next(iter(methods), None)

@@ -50,19 +50,30 @@ def pay_choices(turn: Turn, pickup: bool, amount: Money,
     """The ways to pay ``amount`` to offer: those the store takes that can carry it (M-Pesa
     takes no cents); nothing to pay: one choice, to place the order."""
     labels = PICKUP_PAY_LABELS if pickup else PAY_LABELS
-    methods = [method for method in offered(turn) if not (online_only and method == "cod")
-               and (method == "cod" or get_provider(method).can_collect(amount))]
+    methods = [method for method in payable_methods(turn, amount)
+               if not (online_only and method == "cod")]
     if amount.amount == 0 and methods:
         return [Choice(f"pay:{methods[-1]}", turn.t("Place order (nothing to pay)"))]
 
     def label(method: str) -> str:
-        if method in OWN_WALLET or method == "cod" or \
-                how_asked(turn, method, amount.currency) == LINK:
-            return turn.t(labels.get(method, method))
-        # A card provider that prompts for a wallet here (Flutterwave in KES: M-Pesa).
-        return turn.t("Pay with {wallet}", wallet=turn.t(wallet_of(method, amount.currency)))
+        if _card_prompting_for_a_wallet(turn, method, amount.currency):
+            return turn.t("Pay with {wallet}", wallet=turn.t(wallet_of(method, amount.currency)))
+        return turn.t(labels.get(method, method))
 
     return [Choice(f"pay:{method}", label(method)) for method in methods]
+
+
+def payable_methods(turn: Turn, amount: Money) -> list[str]:
+    """The ways the store offers (``offered``) that can carry ``amount``: cash always, a
+    provider if it says so (``Provider.can_collect``: M-Pesa takes no cents)."""
+    return [method for method in offered(turn)
+            if method == "cod" or get_provider(method).can_collect(amount)]
+
+
+def _card_prompting_for_a_wallet(turn: Turn, method: str, currency: str) -> bool:
+    """A card provider that asks by a wallet's prompt here (Flutterwave in KES: M-Pesa)."""
+    return method not in OWN_WALLET and method != "cod" and \
+        how_asked(turn, method, currency) != LINK
 
 
 def how_asked(turn: Turn, method: str, currency: str) -> str:
@@ -77,9 +88,9 @@ def how_asked(turn: Turn, method: str, currency: str) -> str:
 def payment_name(turn: Turn, method: str, currency: str) -> str:
     """What a shopper calls paying by ``method`` here (untranslated): the wallet its prompt is
     for, or "card" for a card provider sending a link."""
-    if method not in OWN_WALLET and how_asked(turn, method, currency) == LINK:
-        return METHOD_NAMES[method]
-    return wallet_of(method, currency)
+    if method in OWN_WALLET or _card_prompting_for_a_wallet(turn, method, currency):
+        return wallet_of(method, currency)
+    return METHOD_NAMES[method]
 
 
 def wallet_of(method: str, currency: str) -> str:

@@ -46,7 +46,7 @@ from payments.base import (
     GatewayConfig, Initiated, Outcome, PaidPayment, ProviderEnv, ProviderRefused,
     ProviderUnavailable, RefundOutcome,
 )
-from payments.http import json_of, send
+from payments.http import json_of, no_answer, send
 from payments.registry import register
 
 log = logging.getLogger(__name__)
@@ -171,12 +171,10 @@ def _send_money_request(env: ProviderEnv, path: str, **kwargs) -> httpx.Response
     ``X-Reference-Id``. Timeouts and network errors become ``ProviderUnavailable``."""
     try:
         return env.http.request("POST", path, **kwargs)
-    except httpx.TimeoutException as error:
-        problem = f"POST {path} timed out ({error.__class__.__name__})"
     except httpx.TransportError as error:
-        problem = f"POST {path} failed: {error}"
-    log.warning("MoMo: %s", problem)
-    raise ProviderUnavailable(problem)
+        unanswered = no_answer("POST", path, error)
+    log.warning("MoMo: %s", unanswered)
+    raise unanswered
 
 
 def _token_key(env: ProviderEnv, store_id: int, account: Account) -> str:

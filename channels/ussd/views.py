@@ -28,6 +28,7 @@ from commerce.errors import InvalidPhoneNumber
 from commerce.phones import to_e164
 from commerce.stores import resolve_ussd
 from dialogs import Reply, Turn
+from dialogs.base import shopper_locale
 from dialogs.i18n import CATALOGS, translate
 from dialogs.text import BACK as BACK_WORD, MORE as MORE_WORD, N_
 
@@ -86,7 +87,7 @@ def _over_the_limit(db, store, saved: dict | None, phone: str | None) -> str:
     if wanted is None and phone is not None:
         customer = find_customer_by_phone(db, store, phone)
         wanted = customer.locale if customer is not None else None
-    return _end(wanted if wanted in store.locale_list else store.default_locale, TOO_MANY)
+    return _end(shopper_locale(store, wanted), TOO_MANY)
 
 
 def _hop(session_id: str, saved: dict | None, service_code: str, raw_phone: str,
@@ -130,12 +131,13 @@ def _hop(session_id: str, saved: dict | None, service_code: str, raw_phone: str,
         first = first_step(text, saved, inputs)
         customer = (known_customer(db, store, saved["customer"], phone, saved.get("locale"))
                     if known else get_or_create_customer(db, store, phone))
-        turn = Turn(db=db, store=store, customer=customer)
         conversation = "ussd:" + session_id
 
         def _turn(step: int | None) -> Turn:
             return Turn(db=db, store=store, customer=customer,
                         step=Step(conversation, step) if step is not None else None)
+
+        turn = _turn(None)
 
         # A late copy of an earlier hop leaves the texts as they were (hops.applied_texts).
         session = {**applied_texts(text, saved), "phone": phone, "store": store.id,
