@@ -83,6 +83,38 @@ def get_active_cart(session: Session, store_id: int, customer_id: int) -> Cart |
     return cart
 
 
+# Built once. A change locks the cart's row before it reads the lines: read before the lock, a
+# line may be changed by another hop of the same shopper (WhatsApp and USSD at once) before this
+# one writes, and that change would be lost. The lines come after the lock, in a query of their
+# own: after a wait, PostgreSQL reads again only the row it locked, not rows joined to it.
+# ``populate_existing``: the cart and its lines as they are now, not as a screen of this hop
+# read them before.
+_ACTIVE_CART_LOCKED = (
+    select(Cart).options(lazyload(Cart.lines))  # read by _read_lines, built once as well
+    .where(Cart.store_id == bindparam("store_id"), Cart.customer_id == bindparam("customer_id"),
+           Cart.status == "active")
+    .with_for_update().execution_options(populate_existing=True))
+_LINES_OF_CART = (select(CartLine).where(CartLine.cart_id == bindparam("cart_id"))
+                  .order_by(CartLine.id).execution_options(populate_existing=True))
+
+
+def lock_active_cart(session: Session, store_id: int, customer_id: int) -> Cart | None:
+    """The customer's active cart to change: its row locked until the transaction ends, its
+    lines read after the lock."""
+    cart = session.scalars(_ACTIVE_CART_LOCKED, {"store_id": store_id,
+                                                 "customer_id": customer_id}).one_or_none()
+    if cart is not None:
+        read_lines(session, cart)
+    remember_for_transaction(session, _active_key(store_id, customer_id), cart)
+    return cart
+
+
+def read_lines(session: Session, cart: Cart) -> None:
+    """Load ``cart``'s lines as they are now (after its row was locked)."""
+    set_committed_value(cart, "lines", list(session.scalars(_LINES_OF_CART,
+                                                            {"cart_id": cart.id})))
+
+
 def _still_active(session: Session, cart: Cart) -> bool:
     """A remembered cart may have been ordered (or dropped from the session) since."""
     return cart in session and cart.status == "active"
@@ -120,7 +152,7 @@ def _get_or_create_active_cart(session: Session, store_id: int, customer_id: int
     has just been touched, and took ``step`` as its last). None if there is none and ``step``
     changed a cart that has been ordered since: a session lost from Redis and replayed from
     the top must not fill a new cart with what was ordered already."""
-    cart = get_active_cart(session, store_id, customer_id)
+    cart = lock_active_cart(session, store_id, customer_id)
     if cart is not None:
         return cart, False
     # One statement, where a savepoint around the insert took three: no cart is opened if
@@ -133,7 +165,7 @@ def _get_or_create_active_cart(session: Session, store_id: int, customer_id: int
                                 index_where=text("status = 'active'"))
         .returning(Cart).options(lazyload(Cart.lines))).one_or_none()
     if opened is None:
-        cart, new = _read_active_cart(session, store_id, customer_id), False
+        cart, new = lock_active_cart(session, store_id, customer_id), False
         if cart is None:  # not opened: the step's cart was ordered
             return None, False
     else:
@@ -291,7 +323,7 @@ def do_set_quantity(session: Session, store: Store, customer_id: int, variant_id
     nothing (a copy of it must not undo what the shopper did since). Commits."""
     if quantity != 0:
         check_quantity(quantity)
-    cart = get_active_cart(session, store.id, customer_id)
+    cart = lock_active_cart(session, store.id, customer_id)
     if cart is not None and not _take_step(session, cart, step):
         session.commit()
         return view_lines(store, cart)
@@ -416,13 +448,20 @@ def do_detect_abandoned_carts(session: Session, now: datetime | None = None) -> 
 
 
 # -- reordering ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class OrderAddedAgain:
+    short: list[str]  # titles left out or cut short
+    had_items: bool  # the cart held something before (the shopper should see it)
+
+
 def do_add_order_to_cart(session: Session, store: Store, customer_id: int,
-                         order_id: int, step: Step | None = None) -> list[str]:
+                         order_id: int, step: Step | None = None) -> OrderAddedAgain:
     """Put a past order's items back in the customer's cart, unless the shopper's ``step`` did
     already; commits.
 
     Items no longer sold, or without stock, are left out (as many as can be sold are added);
-    returns the titles left out or cut short, so the shopper can be told.
+    says which were left out or cut short, so the shopper can be told, and whether the cart
+    held items before.
     """
     from commerce.orders import get_order  # orders read carts' models only; no cycle at import
 
@@ -435,7 +474,8 @@ def do_add_order_to_cart(session: Session, store: Store, customer_id: int,
         session.commit()
         if cart is not None:
             remember_active_cart(session, cart)
-        return short
+        return OrderAddedAgain(short, bool(cart and cart.lines))
+    had_items = not new and bool(cart.lines)
     for line in order.lines:
         try:
             variant = get_variant(session, store.id, line.variant_id or 0)
@@ -452,4 +492,4 @@ def do_add_order_to_cart(session: Session, store: Store, customer_id: int,
             _add_line(session, store, cart, variant.id, quantity, new, touch=step is None)
     session.commit()
     remember_active_cart(session, cart)  # what the screens and checkout after it get, unread
-    return short
+    return OrderAddedAgain(short, had_items)

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, lazyload
 
 from commerce import events, inventory, promotions, shipping
-from commerce.carts import get_active_cart, remember_active_cart, view_lines
+from commerce.carts import get_active_cart, read_lines, remember_active_cart, view_lines
 from commerce.db import utcnow
 from commerce.errors import N_, DomainError, EmptyCart, NotFound
 from commerce.models import Cart, Order, OrderLine, OrderStatusChange, Store
@@ -236,14 +236,14 @@ def next_order_number(session: Session, store_id: int) -> int:
 
 
 _CART_TO_ORDER = (  # built once, as every order runs it
-    select(Cart)
-    .options(joinedload(Cart.lines))  # in the same round trip, not a second one
+    select(Cart).options(lazyload(Cart.lines))  # carts.read_lines, after the lock
     .where(Cart.id == bindparam("cart_id"), Cart.store_id == bindparam("store_id"),
            Cart.customer_id == bindparam("customer_id"))
-    # A double-tapped "confirm" waits here, then sees the order. The cart row is what is
-    # locked, as when the lines came in a query of their own (and PostgreSQL will not lock
-    # the outer-joined side).
-    .with_for_update(of=Cart)
+    # A double-tapped "confirm" waits here, then sees the order; so does a hop that changes
+    # the cart (carts.lock_active_cart). The lines come after the lock, in a query of their
+    # own: joined in this one, they would be read as they were before the wait, as
+    # PostgreSQL reads again only the row it locked, and an item just added would be lost.
+    .with_for_update()
     # ... as the row is now: the cart may be in the session already, as read before the wait
     .execution_options(populate_existing=True)
 )
@@ -262,11 +262,12 @@ def do_place_order(session: Session, store: Store, customer_id: int,
     if cart_id is None:
         cart_id = _customer_cart(session, store, customer_id).id
     cart = session.scalars(_CART_TO_ORDER, {"cart_id": cart_id, "store_id": store.id,
-                                            "customer_id": customer_id}).unique().one_or_none()
+                                            "customer_id": customer_id}).one_or_none()
     if cart is None:
         raise NotFound(N_("That cart does not exist."))
     if cart.status == "ordered":
         return _order_for_cart(session, store.id, cart.id)
+    read_lines(session, cart)
     if not cart.lines:
         session.rollback()
         raise EmptyCart(N_("Your cart is empty."))

@@ -104,16 +104,14 @@ class OrdersDialog(Dialog):
             return Goto("pay", {"order_id": order.id})
         if turn.choice != "again" or order is None:
             return self.reprompt(turn, conv, pick_from_list(turn))
-        # The cart as the service below reads it (one read for both), not a screen's view.
-        cart = carts.get_active_cart(turn.db, turn.store.id, turn.customer.id)
-        had_items = bool(cart and cart.lines)
         try:
-            short = carts.do_add_order_to_cart(turn.db, turn.store, turn.customer.id, order.id,
+            added = carts.do_add_order_to_cart(turn.db, turn.store, turn.customer.id, order.id,
                                                turn.step)
         except DomainError as error:
             return self.reprompt(turn, conv, turn.t_error(error))
+        short = added.short
         view = carts.view_cart(turn.db, turn.store, turn.customer.id)
-        if had_items or short or not view.lines:
+        if added.had_items or short or not view.lines:
             note = (turn.t("Not all items are available: {names}.", names=", ".join(short))
                     if short else turn.t("Added to your cart."))
             return Goto("cart", {"note": note})

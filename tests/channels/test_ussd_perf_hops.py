@@ -170,9 +170,9 @@ def test_placing_an_order_reads_its_holds_once_and_counts_no_stock_far_from_the_
     statements.clear()
     assert hop("1*1*1*1*1*1").startswith("END ")  # cash at pickup: placed
     assert len([s for s in statements if s.startswith("SELECT") and "FROM reservations" in s]) == 1
-    # The cart, locked, comes with its lines in one query.
+    # The cart is read once, locked, and its lines once, after the lock (carts.read_lines).
     assert len([s for s in statements if s.startswith("SELECT") and "FROM carts" in s]) == 1
-    assert not [s for s in statements if s.startswith("SELECT") and "FROM cart_lines" in s]
+    assert len([s for s in statements if s.startswith("SELECT") and "FROM cart_lines" in s]) == 1
     assert not [s for s in statements if "sum(stocks.quantity)" in s]  # 39 left: not low
 
 
@@ -199,7 +199,7 @@ def test_ordering_again_reads_the_cart_once_however_many_steps_it_takes(hop, sta
         hop(text, session="s2")
     statements.clear()
     assert hop("8*1*1", session="s2").startswith("END Asante! Order #1002 is placed.")
-    # Into the cart, pickup as last time, placed: each step hands the next the cart it saved,
-    # and only placing the order reads it again, locked.
+    # Into the cart (read locked), pickup as last time, placed: each step hands the next the
+    # cart it saved, and only placing the order reads it again, locked.
     reads = [s for s in statements if s.startswith("SELECT") and "FROM carts" in s]
     assert len(reads) == 2
