@@ -453,12 +453,19 @@ def resolve_ussd(session: Session, service_code: str, inputs: list[str],
     if store is not None:
         return UssdRoute(store, inputs)
     if inputs:
-        store = routes.store_at(session, "ussd", code, inputs[0].strip())
+        store = routes.store_at(session, "ussd", code, store_number(inputs[0]))
         if store is not None:
             return UssdRoute(store, inputs[1:], shared=True)
     if not routes.in_use(session, "ussd", code):
         return UssdRoute(None, inputs)
     return UssdRoute(None, inputs[1:], asks_store_number=not inputs, shared=True)
+
+
+def store_number(typed: str) -> str:
+    """A store number as a shopper may type it, as it is kept: ``045`` is store 45 (numbers are
+    kept without leading zeros, ``STORE_NUMBER``)."""
+    typed = typed.strip()
+    return typed.lstrip("0") or typed if typed.isdigit() else typed
 
 
 def resolve_sms(session: Session, short_code: str, text: str) -> tuple[Store | None, str]:

@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 from channels.ussd.hops import new_inputs
 from commerce.models import Store
-from commerce.stores import ChannelRoutes, resolve_ussd
+from commerce.stores import ChannelRoutes, resolve_ussd, store_number
 
 ASK_STORE_NUMBER = "CON Enter the store number:"
 WRONG_STORE_NUMBER = "CON Sorry, no store has that number.\nEnter the store number:"
@@ -60,7 +60,7 @@ def route(db, service_code: str, text: str, saved: dict | None,
     if found.store is not None:
         rest = "*".join(found.inputs_left)
         prefix = text[: len(text) - len(rest)].rstrip("*") if rest else text
-        number = typed[0].strip() if found.shared else ""
+        number = store_number(typed[0]) if found.shared else ""
         return Route(found.store, rest, {"prefix": prefix if found.shared else "",
                                          "number": number})
     if not found.shared:

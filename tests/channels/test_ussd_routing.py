@@ -49,6 +49,12 @@ def test_a_shared_code_asks_for_the_store_number_first(hop, db):
     assert db.scalar(select(Customer.store_id)) is not None
 
 
+def test_a_store_number_typed_with_leading_zeros_is_the_same_store(hop):
+    assert hop("045") == JUMA_HOME
+    assert hop("007*7", session="ATUid_3") == "CON Your cart is empty.\n1. Shop\n0. Back"
+    assert hop("007*7*0", session="ATUid_3") == MBOGA_HOME
+
+
 def test_after_the_store_is_picked_the_journey_is_as_on_a_dedicated_code(hop, db, store):
     hop("")
     hop("7")
