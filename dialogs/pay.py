@@ -65,9 +65,10 @@ def pay_choices(turn: Turn, pickup: bool, amount: Money,
 
 def payable_methods(turn: Turn, amount: Money) -> list[str]:
     """The ways the store offers (``offered``) that can carry ``amount``: cash always, a
-    provider if it says so (``Provider.can_collect``: M-Pesa takes no cents)."""
-    return [method for method in offered(turn)
-            if method == "cod" or get_provider(method).can_collect(amount)]
+    provider if it says so as the store set it up (``Provider.can_collect``: M-Pesa takes no
+    cents)."""
+    return [method for method in offered(turn) if method == "cod" or get_provider(method)
+            .can_collect(_settings_of(turn, method), amount)]
 
 
 def _card_prompting_for_a_wallet(turn: Turn, method: str, currency: str) -> bool:
@@ -80,9 +81,13 @@ def how_asked(turn: Turn, method: str, currency: str) -> str:
     """How ``method``'s provider will ask the shopper (``payments.base.PROMPT``, ``LINK`` or
     ``PROMPT_OR_LINK``), by the store's settings for it (Paystack: card or mobile money) and
     the currency (Flutterwave: a wallet where the currency has one)."""
-    settings = next((gateway.settings for gateway in turn.storefront().gateways
-                     if gateway.provider == method), {})
-    return get_provider(method).how_asked(settings, currency)
+    return get_provider(method).how_asked(_settings_of(turn, method), currency)
+
+
+def _settings_of(turn: Turn, method: str) -> dict:
+    """The store's settings for ``method``'s gateway (Paystack: card or mobile money)."""
+    return next((gateway.settings for gateway in turn.storefront().gateways
+                 if gateway.provider == method), {})
 
 
 def payment_name(turn: Turn, method: str, currency: str) -> str:
@@ -178,22 +183,22 @@ class PayDialog(Dialog):
         order = self._order(turn, conv)
         if order is None or order.financial_status != "pending" or order.status == "cancelled":
             return Goto("orders")
+        # What is still owed: part of it may have been paid already (what is asked for).
+        owed = turn.store.money(order.total - paid_total(turn.db, turn.store.id, order.id))
         # A merchant's draft has no way to pay yet: cash is one of the choices. A placed order
         # was placed as cash or as a payment that did not go through: only paying online.
-        choices = pay_choices(turn, pickup=order.delivery_method == "pickup",
-                              amount=turn.store.money(order.total - paid_total(
-                                  turn.db, turn.store.id, order.id)),
+        choices = pay_choices(turn, pickup=order.delivery_method == "pickup", amount=owed,
                               online_only=order.status != "draft")
         cash_on_arrival = order.status != "draft" and (
             order.payment_method == "cod" or "cod" in offered(turn))
         if not choices and cash_on_arrival:
             return Reply(with_note(note, turn.t("Pay {total} cash when your order arrives.",
-                                                total=price(order.total_money, turn))))
+                                                total=price(owed, turn))))
         if not choices:  # no cash and no gateway: say so, with a way back
             return Reply(with_note(note, cannot_pay(turn)))
         return Reply(with_note(note, turn.t("Pay {total} for order #{number}:",
-                                            total=price(order.total_money, turn),
-                                            number=order.number)), tuple(choices))
+                                            total=price(owed, turn), number=order.number)),
+                     tuple(choices))
 
     def on_method(self, turn: Turn, conv: Conversation):
         order, method = self._order(turn, conv), chosen_method(turn)

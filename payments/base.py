@@ -161,9 +161,10 @@ class Provider(Protocol):
         (a PIN prompt on the phone), ``LINK`` (a page to open, sent by SMS) or
         ``PROMPT_OR_LINK`` (the provider's answer decides)."""
 
-    def can_collect(self, amount: Money) -> bool:
-        """Whether the provider can carry ``amount`` at all (M-Pesa: whole shillings), so a
-        way to pay that would only be refused is not offered."""
+    def can_collect(self, settings: Mapping[str, Any], amount: Money) -> bool:
+        """Whether the provider, as the store set it up (``settings``), can carry ``amount``
+        at all (M-Pesa: whole shillings; Paystack's mobile money: only in a currency with
+        wallets), so a way to pay that would only be refused is not offered."""
 
     def initiate(self, env: ProviderEnv, gateway: GatewayConfig, charge: Charge) -> Initiated:
         """Ask the provider to collect; raises ProviderUnavailable or ProviderRefused."""

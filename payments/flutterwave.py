@@ -80,7 +80,7 @@ class Flutterwave:
             return LINK
         return PROMPT if charge_type == "mpesa" else PROMPT_OR_LINK
 
-    def can_collect(self, amount: Money) -> bool:
+    def can_collect(self, settings, amount: Money) -> bool:
         # Its KES charge is an M-Pesa prompt, and M-Pesa carries whole shillings only.
         return MOBILE_MONEY.get(amount.currency) != "mpesa" or amount.amount % 100 == 0
 

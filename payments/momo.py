@@ -296,7 +296,7 @@ class MtnMomo:
     def how_asked(self, settings, currency: str) -> str:
         return PROMPT
 
-    def can_collect(self, amount: Money) -> bool:
+    def can_collect(self, settings, amount: Money) -> bool:
         return True
 
     # -- asking for money -----------------------------------------------------------------------

@@ -207,7 +207,7 @@ class MpesaDaraja:
     def how_asked(self, settings, currency: str) -> str:
         return PROMPT
 
-    def can_collect(self, amount: Money) -> bool:
+    def can_collect(self, settings, amount: Money) -> bool:
         try:
             kes(amount)
         except ProviderRefused:

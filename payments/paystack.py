@@ -73,8 +73,12 @@ class Paystack:
         # M-Pesa is a prompt; other wallets may answer with a page to open (open_url).
         return PROMPT if currency == "KES" else PROMPT_OR_LINK
 
-    def can_collect(self, amount: Money) -> bool:
-        return True
+    def can_collect(self, settings, amount: Money) -> bool:
+        if str(settings.get("mode", "")).strip().lower() != "mobile_money":  # a card page
+            return True
+        if amount.currency not in WALLETS:  # initiate would refuse it: no wallet to prompt
+            return False
+        return amount.currency != "KES" or amount.amount % 100 == 0  # M-Pesa: whole shillings
 
     # -- asking for money -----------------------------------------------------------------------
     def initiate(self, env: ProviderEnv, gateway: GatewayConfig, charge: Charge) -> Initiated:

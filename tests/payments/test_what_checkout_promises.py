@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from commerce import drafts, promotions, stores
+from commerce import drafts, order_payments, promotions, stores
 from commerce.db import utcnow
 from commerce.models import Order, Payment, Variant
 from commerce.money import Money
@@ -107,6 +107,15 @@ def test_flutterwave_in_a_kenyan_shop_is_an_mpesa_prompt_and_says_so(shopper, co
     assert [call["query"] for call in flw.calls("POST", "/v3/charges")] == [{"type": "mpesa"}]
 
 
+def test_paystacks_m_pesa_prompt_is_not_offered_for_cents(shopper, configure, db, store):
+    cabbage = variant_by_sku(db, store, "CABB")
+    db.execute(update(Variant).where(Variant.id == cabbage.id).values(price=5250))
+    db.commit()
+    configure("paystack", {"mode": "mobile_money"}, {"secret_key": "sk_test_duka_promises"})
+    assert shopper.to_summary() == ("CON Total KSh 52.50\n1. Pay cash at pickup\n"
+                                    "2. Discount code\n0. Back")
+
+
 @pytest.mark.parametrize("mode, label, promise", [
     ("card", "Pay by card (link by SMS)", "We will SMS you a link to pay KSh 60."),
     ("mobile_money", "Pay with M-Pesa", "Enter your M-Pesa PIN when asked, to pay KSh 60."),
@@ -141,6 +150,19 @@ def test_a_free_draft_is_placed_paid_too(app, db, store):
     assert (order.financial_status, order.status) == ("paid", "paid")
 
 
+def test_pay_now_asks_for_what_is_still_owed(app, db, store, simulated_mpesa):
+    assert dial(app, "1", "1", "1", "1", "1", "2") == (  # 2: cash
+        "END Asante! Order #1001 is placed. Pay KSh 60 cash when you collect. "
+        "We will SMS you a receipt.")
+    order = db.scalar(select(Order))
+    order_payments.do_record_payment(db, store, order.id, "cod", 2000, "CASH-1")  # KSh 20 paid
+    assert dial(app, "8", "1", "1", session="s2") == (
+        "CON Pay KSh 40 for order #1001:\n1. Pay with M-Pesa\n0. Back")
+    assert dial(app, "8", "1", "1", "1", session="s3") == (
+        "END Asante! Order #1001 is placed. Enter your M-Pesa PIN when asked, to pay KSh 40. "
+        "(SIMULATED: no real money)")
+
+
 def test_ordering_again_offers_no_way_that_cannot_carry_the_total(app, db, store,
                                                                    simulated_mpesa):
     cabbage = variant_by_sku(db, store, "CABB")
@@ -163,10 +185,14 @@ def test_each_provider_says_how_it_will_ask(app, provider, settings, currency, a
     assert get_provider(provider).how_asked(settings, currency) == asked
 
 
-@pytest.mark.parametrize("provider, amount, takes", [
-    ("mpesa", Money(52600, "KES"), True), ("mpesa", Money(52650, "KES"), False),
-    ("flutterwave", Money(5050, "KES"), False), ("flutterwave", Money(5050, "NGN"), True),
-    ("paystack", Money(5050, "KES"), True),
+@pytest.mark.parametrize("provider, settings, amount, takes", [
+    ("mpesa", {}, Money(52600, "KES"), True), ("mpesa", {}, Money(52650, "KES"), False),
+    ("flutterwave", {}, Money(5050, "KES"), False), ("flutterwave", {}, Money(5050, "NGN"), True),
+    ("paystack", {"mode": "card"}, Money(5050, "KES"), True),
+    ("paystack", {"mode": "mobile_money"}, Money(5050, "KES"), False),  # an M-Pesa prompt
+    ("paystack", {"mode": "mobile_money"}, Money(5000, "KES"), True),
+    ("paystack", {"mode": "mobile_money"}, Money(5050, "GHS"), True),
+    ("paystack", {"mode": "mobile_money"}, Money(5000, "NGN"), False),  # no wallet to prompt
 ])
-def test_a_provider_says_which_amounts_it_can_carry(app, provider, amount, takes):
-    assert get_provider(provider).can_collect(amount) is takes
+def test_a_provider_says_which_amounts_it_can_carry(app, provider, settings, amount, takes):
+    assert get_provider(provider).can_collect(settings, amount) is takes
