@@ -198,6 +198,7 @@ def create_app(config: dict | None = None) -> Flask:
     events.subscribe(events.ORDER_REFUNDED, notifications.on_event)
     events.subscribe(events.CART_ABANDONED, notifications.on_event)  # with consent, once
     events.subscribe(events.INVENTORY_LOW_STOCK, notifications.on_event)  # to the merchant
+    events.subscribe(events.ORDER_OVERPAID, notifications.on_event)  # to the merchant: refund
     for name in merchant_webhooks.EVENT_NAMES:  # merchants' own webhook subscriptions
         events.subscribe(name, merchant_webhooks.on_event)
 

@@ -69,6 +69,7 @@ TOPICS: dict[str, str] = {
     "orders/delivered": events.ORDER_DELIVERED,
     "orders/cancelled": events.ORDER_CANCELLED,
     "orders/refunded": events.ORDER_REFUNDED,
+    "orders/overpaid": events.ORDER_OVERPAID,
     "payments/completed": events.PAYMENT_COMPLETED,
     "payments/failed": events.PAYMENT_FAILED,
     "inventory/low_stock": events.INVENTORY_LOW_STOCK,

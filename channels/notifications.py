@@ -1,5 +1,5 @@
 """Messages people get when something happens in the shop: the shopper about their order, its
-payment and their cart; the merchant about new orders and low stock.
+payment and their cart; the merchant about new orders, low stock and money to give back.
 
 Each outbox event handler queues a job (retried) that words the message in the reader's
 language (``channels.templates``), picks the route (``channels.reach``: WhatsApp or SMS, none
@@ -339,6 +339,22 @@ def _link(store: Store, payment: Payment, locale: str) -> dict:
     return {"amount": _money(store, payment.amount, locale), "url": payment.redirect_url}
 
 
+def overpaid(db: Session, store: Store, event_id: int, payload: dict) -> list[Note]:
+    """To the merchant, once per payment: money an order does not owe, to give back."""
+    order = _order(db, store, payload)
+    payment = db.get(Payment, payload.get("payment_id") or 0)
+    if order is None or payment is None or payment.store_id != store.id:
+        return []
+
+    def values(locale: str) -> dict:
+        method = METHOD_NAMES.get(payment.method, payment.method)
+        return {"store": store.name, "number": order.number,
+                "amount": _money(store, int(payload.get("amount") or 0), locale),
+                "method": translate(locale, method), "reference": payment.reference or ""}
+
+    return [Note("merchant.overpaid", f"{events.ORDER_OVERPAID}:{payment.id}:merchant", values)]
+
+
 # -- carts and stock ----------------------------------------------------------------------------
 def cart_abandoned(db: Session, store: Store, event_id: int, payload: dict) -> list[Note]:
     """One reminder per cart, only to a customer who agreed to marketing messages, and only
@@ -387,6 +403,7 @@ COMPOSERS: dict[str, Callable[[Session, Store, int, dict], list[Note]]] = {
     events.ORDER_READY_FOR_PICKUP: _order_note("order.ready_for_pickup", _pickup),
     events.ORDER_DELIVERED: _order_note("order.delivered"),
     events.ORDER_REFUNDED: order_refunded,
+    events.ORDER_OVERPAID: overpaid,
     events.CART_ABANDONED: cart_abandoned,
     events.INVENTORY_LOW_STOCK: low_stock,
 }

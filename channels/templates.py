@@ -77,6 +77,10 @@ NOTICES: dict[str, Notice] = {
     "merchant.new_order": Notice(
         N_("{store}: new order #{number} from {customer}: {items}. Total {total}, {payment}."),
         ("store", "number", "customer", "items", "total", "payment"), to_merchant=True),
+    "merchant.overpaid": Notice(
+        N_("{store}: order #{number} has received {amount} more than it owes ({method} "
+           "{reference}). Please refund it."),
+        ("store", "number", "amount", "method", "reference"), to_merchant=True),
     "merchant.low_stock": Notice(
         N_("{store}: low stock: {product} ({sku}) has {on_hand} left."),
         ("store", "product", "sku", "on_hand", "threshold"), to_merchant=True),

@@ -34,6 +34,8 @@ ORDER_DELIVERED = "order.delivered"  # order_id, number
 ORDER_COMPLETED = "order.completed"  # order_id, number
 ORDER_RETURNED = "order.returned"  # order_id, number
 ORDER_REFUNDED = "order.refunded"  # order_id, number, refund_id, amount
+# money received that the order does not owe: a second payment, or one after it was cancelled
+ORDER_OVERPAID = "order.overpaid"  # order_id, number, payment_id, amount (minor units over)
 PAYMENT_REQUESTED = "payment.requested"  # order_id, payment_id, method
 PAYMENT_ACTION_REQUIRED = "payment.action_required"  # order_id, payment_id, url
 PAYMENT_COMPLETED = "payment.completed"  # order_id, payment_id, method, amount

@@ -125,6 +125,20 @@ def refresh_financial_status(session: Session, store: Store, order: Order,
     return order.financial_status
 
 
+def note_money_not_owed(session: Session, store: Store, order: Order, payment: Payment) -> None:
+    """After ``payment`` succeeded: if the order now holds more than it owes (two payments for
+    one order, or a payment that came after the order was cancelled), record
+    ``order.overpaid`` with the amount over, so the merchant is told to give it back. A
+    shopper who paid twice should not have to notice it first. Does not commit."""
+    owed = 0 if order.status == "cancelled" else order.total
+    held = paid_total(session, store.id, order.id) - refunded_total(session, store.id, order.id)
+    over = min(held - owed, payment.amount)  # what this payment added, at most
+    if over > 0:
+        events.record(session, store.id, events.ORDER_OVERPAID,
+                      {"order_id": order.id, "number": order.number, "payment_id": payment.id,
+                       "amount": over})
+
+
 def settle_free_order(session: Session, store: Store, order: Order, actor: str) -> None:
     """An order with nothing to pay (a 100% code, free items) is paid as it is placed: not left
     awaiting a payment, nor cancelled later as unpaid. Does not commit."""
@@ -141,6 +155,7 @@ def _after_settling(session: Session, store: Store, order: Order, payment: Payme
                     actor: str) -> None:
     if payment.status == "succeeded":
         refresh_financial_status(session, store, order, actor)
+        note_money_not_owed(session, store, order, payment)
     elif payment.status == "failed":
         events.record(session, store.id, events.PAYMENT_FAILED,
                       {"order_id": order.id, "payment_id": payment.id})

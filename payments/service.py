@@ -21,7 +21,9 @@ from commerce.db import committing, utcnow
 from commerce.errors import N_, DomainError, NotFound
 from commerce.models import Order, Payment, PaymentCallback, Store
 from commerce.money import Money
-from commerce.order_payments import paid_total, refresh_financial_status
+from commerce.order_payments import (
+    note_money_not_owed, paid_total, refresh_financial_status,
+)
 from payments import state
 from payments.base import (
     CREATED, EXPIRED, FAILED, PENDING, SUCCEEDED, Charge, GatewayConfig, Initiated, Outcome,
@@ -272,6 +274,7 @@ def _settle(session: Session, store: Store, order: Order, payment: Payment, outc
     session.flush()
     if outcome.status == SUCCEEDED:
         refresh_financial_status(session, store, order, actor=f"{payment.method}:{actor}")
+        note_money_not_owed(session, store, order, payment)
         events.record(session, store.id, events.PAYMENT_COMPLETED,
                       {"order_id": order.id, "payment_id": payment.id, "method": payment.method,
                        "amount": payment.amount})

@@ -8,7 +8,7 @@ from sqlalchemy import func, select, update
 
 from admin.scheduler import relay_events
 from channels import templates
-from commerce import carts, fulfilments, inventory, order_payments, refunds
+from commerce import carts, fulfilments, inventory, order_flow, order_payments, refunds
 from commerce.customers import get_or_create_customer
 from commerce.db import utcnow
 from commerce.models import Cart, ChannelAddress, OutboxEvent
@@ -231,3 +231,42 @@ def test_low_stock_is_texted_to_the_merchant(db, store, fake_at, run_jobs):
     assert sms_to(fake_at, MERCHANT) == [
         "Mama Mboga Fresh: low stock: Tomatoes 1kg (TOMA-1KG) has 4 left."]
     assert sms_to(fake_at, PHONE) == []
+
+
+# -- money an order does not owe ----------------------------------------------------------------
+def test_a_second_payment_for_a_paid_order_is_texted_to_the_merchant_once(
+        db, store, fake_at, run_jobs):
+    order = place_order(db, store, payment_method="mpesa")  # KSh 340
+    order_payments.do_record_payment(db, store, order.id, "mpesa", 34000, "SKA1NLJ7RT")
+    order_payments.do_record_payment(db, store, order.id, "mpesa", 34000, "SKB2XQ9PLM")
+    order_payments.do_record_payment(db, store, order.id, "mpesa", 34000, "SKB2XQ9PLM")  # again
+    run_jobs()
+    run_jobs()
+    assert sms_to(fake_at, MERCHANT)[1:] == [
+        "Mama Mboga Fresh: order #1001 has received KSh 340.00 more than it owes (M-Pesa "
+        "SKB2XQ9PLM). Please refund it."]
+    assert [event.payload for event in db.scalars(select(OutboxEvent).where(
+        OutboxEvent.name == "order.overpaid"))] == [
+        {"order_id": order.id, "number": 1001, "payment_id": 2, "amount": 34000}]
+
+
+def test_a_payment_after_the_order_was_cancelled_is_texted_to_the_merchant(
+        db, store, fake_at, run_jobs):
+    order = place_order(db, store, payment_method="mpesa")
+    order_payments.do_record_payment(db, store, order.id, "mpesa", 10000, "SKA1NLJ7RT")  # part
+    order_flow.do_transition_order(db, store, order.id, "cancel", actor="staff:amina")
+    order_payments.do_record_payment(db, store, order.id, "mpesa", 24000, "SKB2XQ9PLM")  # late
+    run_jobs()
+    assert sms_to(fake_at, MERCHANT)[1:] == [
+        "Mama Mboga Fresh: order #1001 has received KSh 240.00 more than it owes (M-Pesa "
+        "SKB2XQ9PLM). Please refund it."]
+
+
+def test_paying_what_is_owed_in_two_parts_tells_the_merchant_nothing_more(
+        db, store, fake_at, run_jobs):
+    order = place_order(db, store, payment_method="cod")
+    order_payments.do_record_payment(db, store, order.id, "cod", 20000, "CASH-1")
+    order_payments.do_record_payment(db, store, order.id, "cod", 14000, "CASH-2")
+    run_jobs()
+    texts = sms_to(fake_at, MERCHANT)
+    assert len(texts) == 1 and texts[0].startswith("Mama Mboga Fresh: new order #1001 from")

@@ -478,3 +478,22 @@ def test_a_refund_without_initiator_credentials_fails(daraja, pay, app, db, stor
     made = refund(app, db, store, payment, 34000)
     assert made.status == "failed"
     assert daraja.reversals == []
+
+
+def test_a_prompt_paid_after_the_shopper_paid_again_is_texted_to_the_merchant(
+        daraja, pay, app, db, request_payment, payment_now, fake_at, run_jobs):
+    """The first prompt's callback came after it expired and after the shopper had paid a
+    second prompt: both are money taken, and the merchant is told to give one back."""
+    order, first = pay()
+    make_old(db, first.id, minutes=10, expired=True)
+    reconcile(app)  # Daraja's query: no answer yet (the fake knows no result): expired
+    assert payment_now(first.id).status == "expired"
+    second = request_payment(order, "mpesa")
+    daraja.callback(second.provider_reference, receipt="NLJ7RT61SV")
+    daraja.callback(first.provider_reference, receipt="NLK8XQ2PLM")  # paid late, at minute 6
+    run_jobs()
+    assert (payment_now(first.id).status, payment_now(second.id).status) == ("succeeded",
+                                                                              "succeeded")
+    assert [m["message"] for m in fake_at.messages if m["to"] == "+254700123456"][1:] == [
+        "Mama Mboga Fresh: order #1001 has received KSh 340.00 more than it owes (M-Pesa "
+        "NLK8XQ2PLM). Please refund it."]
