@@ -14,7 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, lazyload
 
 from commerce import events, inventory, promotions, shipping
-from commerce.carts import get_active_cart, read_lines, remember_active_cart, view_lines
+from commerce.carts import (
+    get_active_cart, lock_active_cart, read_lines, remember_active_cart, view_lines,
+)
 from commerce.db import utcnow
 from commerce.errors import N_, DomainError, EmptyCart, NotFound
 from commerce.models import Cart, Order, OrderLine, OrderStatusChange, Store
@@ -87,8 +89,9 @@ def _commit(session: Session, cart: Cart) -> None:
     remember_active_cart(session, cart)
 
 
-def _customer_cart(session: Session, store: Store, customer_id: int) -> Cart:
-    cart = get_active_cart(session, store.id, customer_id)
+def _customer_cart(session: Session, store: Store, customer_id: int,
+                   lock: bool = False) -> Cart:
+    cart = (lock_active_cart if lock else get_active_cart)(session, store.id, customer_id)
     if cart is None or not cart.lines:
         raise EmptyCart(N_("Your cart is empty."))
     return cart
@@ -182,7 +185,9 @@ def do_start_checkout(session: Session, store: Store, customer_id: int) -> Total
     Raises ``NoLongerSold``, ``PriceChanged`` or ``OutOfStock`` with a clear message, holding
     nothing.
     """
-    cart = _customer_cart(session, store, customer_id)
+    # The cart row first, as placing the order takes it: holds and stock rows taken before it
+    # would deadlock against an order being placed from another channel at the same moment.
+    cart = _customer_cart(session, store, customer_id, lock=True)
     check_lines_on_sale(session, store, cart)
     check_prices_unchanged(session, store, cart)
     inventory.reserve_stock(session, store, cart.id,

@@ -126,13 +126,15 @@ def refresh_financial_status(session: Session, store: Store, order: Order,
 
 
 def note_money_not_owed(session: Session, store: Store, order: Order, payment: Payment) -> None:
-    """After ``payment`` succeeded: if the order now holds more than it owes (two payments for
-    one order, or a payment that came after the order was cancelled), record
+    """After ``payment`` succeeded: if the order has now been paid more than it owes (two
+    payments for one order, or a payment that came after the order was cancelled), record
     ``order.overpaid`` with the amount over, so the merchant is told to give it back. A
-    shopper who paid twice should not have to notice it first. Does not commit."""
+    shopper who paid twice should not have to notice it first. Does not commit.
+
+    Refunds are left out of it: one may have given back goods (a missing item) as well as
+    money paid twice, and either way the payment over the total is still to be given back."""
     owed = 0 if order.status == "cancelled" else order.total
-    held = paid_total(session, store.id, order.id) - refunded_total(session, store.id, order.id)
-    over = min(held - owed, payment.amount)  # what this payment added, at most
+    over = min(paid_total(session, store.id, order.id) - owed, payment.amount)  # this one's part
     if over > 0:
         events.record(session, store.id, events.ORDER_OVERPAID,
                       {"order_id": order.id, "number": order.number, "payment_id": payment.id,

@@ -7,7 +7,7 @@ from commerce import carts, checkout, orders, shipping
 from commerce.errors import DomainError
 from commerce.models import Fulfilment, Order
 from dialogs.base import Choice, Conversation, Dialog, Goto, Reply, Turn
-from dialogs.pay import ask_for_payment, cannot_pay, payable_methods, payment_name
+from dialogs.pay import ask_for_payment, cannot_pay, owed, payable_methods, payment_name
 from dialogs.text import N_, pick_from_list, price, with_note
 
 LATEST = 5
@@ -77,7 +77,7 @@ class OrdersDialog(Dialog):
         if order.status == "draft":  # the merchant's draft: paying is all there is to do
             return Reply(with_note(note, "\n".join(rows)), (Choice("pay", turn.t("Pay now")),))
         if order.financial_status == "pending" and order.status == "pending_payment" and any(
-                method != "cod" for method in payable_methods(turn, order.total_money)):
+                method != "cod" for method in payable_methods(turn, owed(turn, order))):
             choices.append(Choice("pay", turn.t("Pay now")))
         method = self._reorder_method(turn, order)
         if method is not None:  # None: the store takes no payment here now

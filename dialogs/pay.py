@@ -165,6 +165,11 @@ def placed_reply(turn: Turn, order: Order, payment: Payment | None = None) -> Re
     return Reply(placed + " " + how, ends=True)
 
 
+def owed(turn: Turn, order: Order) -> Money:
+    """What ``order`` still owes: part may have been paid already (in cash, say)."""
+    return turn.store.money(order.total - paid_total(turn.db, turn.store.id, order.id))
+
+
 class PayDialog(Dialog):
     """Pay an order still awaiting payment, or a merchant's draft (which places it).
     Context: ``order_id``."""
@@ -183,21 +188,20 @@ class PayDialog(Dialog):
         order = self._order(turn, conv)
         if order is None or order.financial_status != "pending" or order.status == "cancelled":
             return Goto("orders")
-        # What is still owed: part of it may have been paid already (what is asked for).
-        owed = turn.store.money(order.total - paid_total(turn.db, turn.store.id, order.id))
+        due = owed(turn, order)  # what a payment asks for
         # A merchant's draft has no way to pay yet: cash is one of the choices. A placed order
         # was placed as cash or as a payment that did not go through: only paying online.
-        choices = pay_choices(turn, pickup=order.delivery_method == "pickup", amount=owed,
+        choices = pay_choices(turn, pickup=order.delivery_method == "pickup", amount=due,
                               online_only=order.status != "draft")
         cash_on_arrival = order.status != "draft" and (
             order.payment_method == "cod" or "cod" in offered(turn))
         if not choices and cash_on_arrival:
             return Reply(with_note(note, turn.t("Pay {total} cash when your order arrives.",
-                                                total=price(owed, turn))))
+                                                total=price(due, turn))))
         if not choices:  # no cash and no gateway: say so, with a way back
             return Reply(with_note(note, cannot_pay(turn)))
         return Reply(with_note(note, turn.t("Pay {total} for order #{number}:",
-                                            total=price(owed, turn), number=order.number)),
+                                            total=price(due, turn), number=order.number)),
                      tuple(choices))
 
     def on_method(self, turn: Turn, conv: Conversation):

@@ -262,6 +262,18 @@ def test_a_payment_after_the_order_was_cancelled_is_texted_to_the_merchant(
         "SKB2XQ9PLM). Please refund it."]
 
 
+@pytest.mark.parametrize("refunded", [10000, 34000], ids=["an item", "all of it"])
+def test_a_second_payment_after_a_refund_is_flagged_whole(db, store, fake_at, run_jobs,
+                                                         refunded):
+    """A refund may have given back goods: the second payment is still all to give back."""
+    order = place_order(db, store, payment_method="mpesa")
+    order_payments.do_record_payment(db, store, order.id, "mpesa", 34000, "SKA1NLJ7RT")
+    refunds.do_refund(db, store, order.id, refunded, reason="onions out")
+    order_payments.do_record_payment(db, store, order.id, "mpesa", 34000, "SKB2XQ9PLM")
+    assert [event.payload["amount"] for event in db.scalars(select(OutboxEvent).where(
+        OutboxEvent.name == "order.overpaid"))] == [34000]
+
+
 def test_paying_what_is_owed_in_two_parts_tells_the_merchant_nothing_more(
         db, store, fake_at, run_jobs):
     order = place_order(db, store, payment_method="cod")

@@ -199,7 +199,8 @@ def test_ordering_again_reads_the_cart_once_however_many_steps_it_takes(hop, sta
         hop(text, session="s2")
     statements.clear()
     assert hop("8*1*1", session="s2").startswith("END Asante! Order #1002 is placed.")
-    # Into the cart (read locked), pickup as last time, placed: each step hands the next the
-    # cart it saved, and only placing the order reads it again, locked.
+    # Into the cart, pickup as last time, stock held, placed: each step hands the next the
+    # cart it saved; only those that change lines or take stock read it again, locked (each
+    # service commits, so each takes the cart row's lock anew).
     reads = [s for s in statements if s.startswith("SELECT") and "FROM carts" in s]
-    assert len(reads) == 2
+    assert len(reads) == 3

@@ -111,6 +111,20 @@ def test_an_item_added_while_the_order_is_placed_is_in_the_order_or_in_a_new_car
                                ({cabbage_id: 1}, {onions: 2})]
 
 
+def test_checkout_started_while_the_order_is_placed_does_not_deadlock(app, db, store, shopper):
+    """Both take the cart row first, then the stock: one waits for the other."""
+    customer_id, _, cart_id = shopper
+    checkout.do_start_checkout(db, store, customer_id)
+    checkout.do_choose_pickup(db, store, customer_id, db.scalar(select(PickupPoint.id)))
+    results = _at_once(
+        app, db, store, cart_id,
+        lambda s, st: checkout.do_place_order(s, st, customer_id, cart_id),
+        lambda s, st: checkout.do_start_checkout(s, st, customer_id))
+    # Checkout after the order finds the cart ordered: "Your cart is empty."
+    assert type(results[0]).__name__ == "Order"
+    assert type(results[1]).__name__ in ("Totals", "EmptyCart"), repr(results[1])
+
+
 def test_a_change_after_a_screen_read_the_cart_adds_to_the_cart_as_it_is_now(
         app, db, store, shopper):
     """A hop reads the cart for its screen, another channel changes it, then the hop changes

@@ -163,6 +163,16 @@ def test_pay_now_asks_for_what_is_still_owed(app, db, store, simulated_mpesa):
         "(SIMULATED: no real money)")
 
 
+def test_pay_now_is_not_offered_when_what_is_owed_has_cents_m_pesa_cannot_carry(
+        app, db, store, simulated_mpesa):
+    assert dial(app, "1", "1", "1", "1", "1", "2").startswith("END Asante! Order #1001")  # cash
+    order = db.scalar(select(Order))  # with KSh 60 owed, My orders offers Pay now (M-Pesa)
+    order_payments.do_record_payment(db, store, order.id, "cod", 2050, "CASH-1")  # KSh 39.50 owed
+    assert dial(app, "8", "1", session="s2") == ("CON #1001 Awaiting payment\n1x Cabbage\n"
+                                                 "Total KSh 60\n1. Order again, pay cash\n"
+                                                 "0. Back")
+
+
 def test_ordering_again_offers_no_way_that_cannot_carry_the_total(app, db, store,
                                                                    simulated_mpesa):
     cabbage = variant_by_sku(db, store, "CABB")
