@@ -152,7 +152,13 @@ def placed_reply(turn: Turn, order: Order, payment: Payment | None = None) -> Re
         return Reply(placed + " " + how + " " + turn.t("We will SMS you a receipt."), ends=True)
     due = price(turn.store.money(payment.amount), turn)
     asked = how_asked(turn, payment.method, payment.currency)
-    if asked == PROMPT:
+    if payment.status == "pending" and not payment.provider_reference:
+        # A prompt whose answer was lost (payments.http.no_answer): it may be on the phone, or
+        # have been cancelled; it is not sent again, as that could charge twice.
+        how = turn.t("If the {wallet} prompt is still on your phone, enter your PIN to pay "
+                     "{total}. If not, try again in a few minutes.",
+                     wallet=turn.t(wallet_of(payment.method, payment.currency)), total=due)
+    elif asked == PROMPT:
         how = turn.t("Enter your {wallet} PIN when asked, to pay {total}.",
                      wallet=turn.t(wallet_of(payment.method, payment.currency)), total=due)
     elif asked == PROMPT_OR_LINK:

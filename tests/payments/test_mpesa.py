@@ -497,3 +497,20 @@ def test_a_prompt_paid_after_the_shopper_paid_again_is_texted_to_the_merchant(
     assert [m["message"] for m in fake_at.messages if m["to"] == "+254700123456"][1:] == [
         "Mama Mboga Fresh: order #1001 has received KSh 340.00 more than it owes (M-Pesa "
         "NLK8XQ2PLM). Please refund it."]
+
+
+def test_pay_now_while_a_push_without_an_answer_waits_does_not_promise_a_new_prompt(
+        daraja, pay, app, db, store):
+    """Not prompted again (it could charge twice), and the shopper is told so."""
+    daraja.late_next = 1
+    order, payment = pay()
+    client, typed, screen = app.test_client(), [], ""
+    for key in ["", "8", "1", "1", "1"]:  # My orders, #1001, Pay now, M-Pesa
+        typed += [key] if key else []
+        screen = client.post("/channels/ussd/africastalking", data={
+            "sessionId": "s1", "serviceCode": "*384*123#", "phoneNumber": "+254712345678",
+            "networkCode": "63902", "text": "*".join(typed)}).get_data(as_text=True)
+    assert screen == (f"END Asante! Order #{order.number} is placed. If the M-Pesa prompt is "
+                      "still on your phone, enter your PIN to pay KSh 340. If not, try again in "
+                      "a few minutes.")
+    assert len(daraja.pushes) == 1
