@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import nullcontext
+from contextvars import ContextVar
 from typing import Callable, ContextManager, Protocol, Sequence
 
 log = logging.getLogger(__name__)
@@ -14,6 +15,20 @@ log = logging.getLogger(__name__)
 
 def _name(func: Callable) -> str:
     return f"{func.__module__}.{func.__qualname__}"
+
+
+_LAST_INLINE_ATTEMPT: ContextVar[bool] = ContextVar("duka_last_inline_attempt", default=True)
+
+
+def is_last_attempt() -> bool:
+    """Whether the job running now is not retried if it fails: a job that must not leave
+    something half done (a payment nobody will ask for again) settles it on its last try."""
+    from rq import get_current_job
+
+    job = get_current_job()
+    if job is not None:  # in an RQ worker: the tries left after this one
+        return not job.retries_left
+    return _LAST_INLINE_ATTEMPT.get()
 
 
 class JobQueue(Protocol):
@@ -32,12 +47,15 @@ class InlineJobs:
     def enqueue(self, func: Callable, *args, retries: int = 0) -> None:
         attempts = retries + 1
         for attempt in range(1, attempts + 1):
+            last = _LAST_INLINE_ATTEMPT.set(attempt == attempts)
             try:
                 with self.context():
                     func(*args)
                 return
             except Exception:
                 log.exception("job %s failed (attempt %d of %d)", _name(func), attempt, attempts)
+            finally:
+                _LAST_INLINE_ATTEMPT.reset(last)
         log.error("job %s gave up after %d attempt(s)", _name(func), attempts)
 
 

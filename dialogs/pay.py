@@ -13,6 +13,7 @@ from commerce.models import Order, Payment
 from commerce.money import Money
 from commerce.order_payments import paid_total
 from dialogs.base import Choice, Conversation, Dialog, Goto, Reply, Turn
+from dialogs.i18n import translate
 from dialogs.text import N_, pick_from_list, price, with_note
 from payments import service as payments
 from payments.context import simulation_allowed
@@ -133,7 +134,9 @@ def ask_for_payment(turn: Turn, order: Order, method: str) -> Reply:
     turn.db.refresh(payment)  # without a job queue the provider was asked already
     if payment.status in ("failed", "cancelled", "expired"):
         return Reply(turn.t("Order #{number} is placed.", number=order.number) + " "
-                     + (payment.failure_reason or turn.t("The payment did not go through."))
+                     # translated where a catalog has it (ours: payments.jobs.NO_ANSWER)
+                     + translate(turn.locale, payment.failure_reason
+                                 or N_("The payment did not go through."))
                      + " " + turn.t("To pay, choose My orders."), ends=True)
     return placed_reply(turn, order, payment)
 

@@ -18,7 +18,7 @@ from commerce.db import utcnow
 from commerce.models import Location, Order, Payment, PaymentGateway, Product, Stock, Variant
 from commerce.stores import do_create_store
 from payments import jobs
-from payments.base import CANCELLED, CREATED, EXPIRED, FAILED, PENDING, SUCCEEDED
+from payments.base import CANCELLED, EXPIRED, FAILED, PENDING, SUCCEEDED
 from payments.refunds import do_refund_payment
 from tests.fakes.momo import UUID4, FakeMomo
 from tests.helpers import fresh
@@ -293,22 +293,18 @@ def test_a_callback_naming_another_stores_payment_is_ignored(app, db, shop, pay,
 
 
 # -- no double charge ---------------------------------------------------------------------------
-def test_mtn_failing_at_the_request_leaves_the_payment_created_and_never_charges_twice(
+def test_mtn_failing_at_every_try_fails_the_payment_and_asking_again_prompts_once(
         app, db, shop, pay, fake_momo, run_jobs):
     order = order_two(db, shop)
     fake_momo.fail_next["requesttopay"] = 10  # every try of the job: 500
     payment = pay(order)
-    assert (payment.status, payment.provider_reference) == (CREATED, None)
+    assert (payment.status, payment.provider_reference, payment.failure_reason) == (
+        FAILED, None, jobs.NO_ANSWER)
     assert fake_momo.payments == {}
-    fake_momo.fail_next["requesttopay"] = 1  # asked again: a 500, then the job's retry
-    with app.app_context():
-        app.extensions["duka.payments"].jobs.enqueue(jobs.initiate_payment, payment.id,
-                                                     retries=jobs.INITIATE_RETRIES)
-    run_jobs()
-    db.expire_all()
-    payment = db.get(Payment, payment.id)
-    assert payment.status == PENDING
-    assert list(fake_momo.payments) == [payment.provider_reference]
+    fake_momo.fail_next["requesttopay"] = 1  # Pay now: a 500, then the job's retry
+    again = pay(order)
+    assert again.id != payment.id and again.status == PENDING
+    assert list(fake_momo.payments) == [again.provider_reference]
 
 
 def test_a_request_mtn_took_but_answered_too_late_is_not_asked_again(app, db, shop, pay,

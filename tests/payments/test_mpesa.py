@@ -315,10 +315,11 @@ def test_another_stores_checkout_id_is_ignored(daraja, pay, db, configure, publi
 
 
 # -- Daraja in trouble when asked for money ----------------------------------------------------
-def test_daraja_failing_at_the_prompt_leaves_the_payment_created(daraja, pay):
+def test_daraja_failing_at_every_try_of_the_prompt_fails_the_payment(daraja, pay):
     daraja.fail_next = 10
     _, payment = pay()
-    assert (payment.status, payment.provider_reference) == ("created", None)
+    assert (payment.status, payment.provider_reference, payment.failure_reason) == (
+        "failed", None, jobs.NO_ANSWER)
     assert daraja.pushes == []
     assert daraja.requests.count("POST /mpesa/stkpush/v1/processrequest") == 4  # 1 + 3 retries
 
@@ -513,4 +514,27 @@ def test_pay_now_while_a_push_without_an_answer_waits_does_not_promise_a_new_pro
     assert screen == (f"END Asante! Order #{order.number} is placed. If the M-Pesa prompt is "
                       "still on your phone, enter your PIN to pay KSh 340. If not, try again in "
                       "a few minutes.")
+    assert len(daraja.pushes) == 1
+
+
+def test_a_prompt_that_never_went_out_is_said_at_once_and_pay_now_asks_afresh(
+        daraja, app, db, store, mpesa, payment_now):
+    """Without a job queue the prompt is asked for before the END screen: when every try
+    failed, the screen says so instead of "Enter your PIN when asked"."""
+    daraja.fail_next = 4  # the request and its 3 retries
+    order = place_order(db, store, payment_method="cod")
+    client, typed, screen = app.test_client(), [], ""
+    for key in ["", "8", "1", "1", "1"]:  # My orders, #1001, Pay now, M-Pesa
+        typed += [key] if key else []
+        screen = client.post("/channels/ussd/africastalking", data={
+            "sessionId": "s1", "serviceCode": "*384*123#", "phoneNumber": "+254712345678",
+            "networkCode": "63902", "text": "*".join(typed)}).get_data(as_text=True)
+    if app.extensions["duka.admin"].redis is not None:
+        pytest.skip("with a job queue the prompt is asked for after the screen")
+    assert screen == (f"END Order #{order.number} is placed. The payment service did not answer. "
+                      "Please try again. To pay, choose My orders.")
+    screen = client.post("/channels/ussd/africastalking", data={
+        "sessionId": "s2", "serviceCode": "*384*123#", "phoneNumber": "+254712345678",
+        "networkCode": "63902", "text": "8*1*1*1"}).get_data(as_text=True)
+    assert screen.startswith(f"END Asante! Order #{order.number} is placed. Enter your M-Pesa")
     assert len(daraja.pushes) == 1

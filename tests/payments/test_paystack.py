@@ -20,7 +20,7 @@ from commerce.inventory import do_adjust_stock
 from commerce.models import Location, Payment, Refund, Variant
 from commerce.stores import do_create_store
 from payments import jobs
-from payments.base import CANCELLED, CREATED, EXPIRED, FAILED, PENDING, SUCCEEDED
+from payments.base import CANCELLED, EXPIRED, FAILED, PENDING, SUCCEEDED
 from payments.refunds import do_refund_payment
 from tests.fakes.paystack import FakePaystack, signature
 from tests.helpers import events_named, fresh, place_order
@@ -372,12 +372,13 @@ def test_paystack_failing_at_initiation_is_retried_without_charging_twice(
     assert len(fake.transactions) == 1
 
 
-def test_paystack_down_at_initiation_leaves_the_payment_created(app, db, store, fake,
-                                                                mobile_money, request_payment):
+def test_paystack_down_at_every_try_of_the_initiation_fails_the_payment(
+        app, db, store, fake, mobile_money, request_payment):
     fake.fail_next = 100
     order = place_order(db, store, payment_method="paystack")
     payment = request_payment(order, "paystack")
-    assert (payment.status, payment.provider_reference) == (CREATED, None)
+    assert (payment.status, payment.provider_reference, payment.failure_reason) == (
+        FAILED, None, jobs.NO_ANSWER)
     assert len(fake.calls("POST", "/charge")) == 1 + jobs.INITIATE_RETRIES
     assert fake.transactions == {}
 
