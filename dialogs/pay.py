@@ -134,7 +134,7 @@ def ask_for_payment(turn: Turn, order: Order, method: str) -> Reply:
     turn.db.refresh(payment)  # without a job queue the provider was asked already
     if payment.status in ("failed", "cancelled", "expired"):
         return Reply(turn.t("Order #{number} is placed.", number=order.number) + " "
-                     # translated where a catalog has it (ours: payments.jobs.NO_ANSWER)
+                     # translated where a catalog has it (ours: payments.service.NO_ANSWER)
                      + translate(turn.locale, payment.failure_reason
                                  or N_("The payment did not go through."))
                      + " " + turn.t("To pay, choose My orders."), ends=True)

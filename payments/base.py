@@ -169,6 +169,10 @@ class Provider(Protocol):
     def initiate(self, env: ProviderEnv, gateway: GatewayConfig, charge: Charge) -> Initiated:
         """Ask the provider to collect; raises ProviderUnavailable or ProviderRefused."""
 
+    def reference_of(self, gateway: GatewayConfig, charge: Charge) -> str:
+        """The reference ``initiate`` asks under, known before the provider answers (a
+        repeat-safe provider takes ours); "" where the provider makes it up (M-Pesa)."""
+
     def callback_reference(self, callback: CallbackRequest) -> str | None:
         """The provider reference a callback names (to find the payment and its store before
         the signature can be checked with that store's key); None if it names none."""

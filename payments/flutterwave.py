@@ -121,6 +121,9 @@ class Flutterwave:
             return Initiated(charge.reference, PENDING, redirect_url=authorization["redirect"])
         return Initiated(charge.reference, PENDING)
 
+    def reference_of(self, gateway: GatewayConfig, charge: Charge) -> str:
+        return charge.reference  # tx_ref
+
     # -- hearing back ---------------------------------------------------------------------------
     def callback_reference(self, callback: CallbackRequest) -> str | None:
         data = callback.body.get("data")

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from commerce import order_flow
 from commerce.db import utcnow
-from commerce.errors import N_, DomainError
+from commerce.errors import DomainError
 from commerce.jobs import is_last_attempt
 from commerce.models import Order, OutboxEvent, Payment, PaymentGateway, Store
 from payments import service
@@ -31,7 +31,6 @@ log = logging.getLogger(__name__)
 
 INITIATE_RETRIES = 3  # with the job queue's backoff (JOB_RETRY_INTERVALS)
 GIVE_UP_CREATED_MINUTES = 10  # a provider that never accepted the request by then: failed
-NO_ANSWER = N_("The payment service did not answer. Please try again.")
 # A payment past its time is expired only once the provider says how it stands, or has said
 # nothing for this long: a shopper told "try again" may have paid already, and would pay twice.
 SILENT_PROVIDER_MINUTES = 60
@@ -76,13 +75,8 @@ def initiate_payment(payment_id: int) -> None:
                 "", FAILED, reason="This shop no longer takes this way of paying."))
             return
         env, config = provider_call(ctx, row)
-        try:
-            service.do_initiate(session, payment.id, get_provider(row.provider), env, config)
-        except ProviderUnavailable:
-            if is_last_attempt():  # never reached: fail it now, so Pay now asks afresh
-                session.rollback()
-                service.do_apply_outcome(session, payment.id, Outcome("", FAILED, reason=NO_ANSWER))
-            raise
+        service.do_initiate(session, payment.id, get_provider(row.provider), env, config,
+                            last_try=is_last_attempt())
 
 
 def reconcile_payments() -> None:
@@ -103,7 +97,7 @@ def reconcile_one(ctx: PaymentServices, session, payment_id: int) -> str:
     if payment.status == CREATED:
         if payment.created_at <= now - timedelta(minutes=GIVE_UP_CREATED_MINUTES):
             return service.do_apply_outcome(session, payment.id, Outcome(
-                "", FAILED, reason=NO_ANSWER))
+                "", FAILED, reason=service.NO_ANSWER))
         return "waiting"
     row = _usable_gateway(ctx, session, payment)
     outcome, unanswered = None, False

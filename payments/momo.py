@@ -302,7 +302,7 @@ class MtnMomo:
     # -- asking for money -----------------------------------------------------------------------
     def initiate(self, env: ProviderEnv, gateway: GatewayConfig, charge: Charge) -> Initiated:
         account = collection_account(gateway)
-        reference = reference_id(account.user, charge.reference)
+        reference = self.reference_of(gateway, charge)
         body = {"amount": major_units(charge.amount), "currency": charge.amount.currency,
                 "externalId": charge.reference,
                 "payer": {"partyIdType": "MSISDN", "partyId": msisdn(charge.phone)},
@@ -323,6 +323,9 @@ class MtnMomo:
             log.info("MoMo request to pay %s already made; waiting for it", reference)
             return Initiated(provider_reference=reference)
         raise _refusal_or_outage(response.status_code, data, "request to pay")
+
+    def reference_of(self, gateway: GatewayConfig, charge: Charge) -> str:
+        return reference_id(collection_account(gateway).user, charge.reference)
 
     # -- hearing back ---------------------------------------------------------------------------
     def callback_reference(self, callback: CallbackRequest) -> str | None:

@@ -240,6 +240,9 @@ class MpesaDaraja:
             return Initiated(provider_reference=data["CheckoutRequestID"])
         raise _refusal_or_outage(status, data, "STK push")
 
+    def reference_of(self, gateway: GatewayConfig, charge: Charge) -> str:
+        return ""  # Daraja names the push (CheckoutRequestID) in its answer
+
     # -- hearing back ---------------------------------------------------------------------------
     def callback_reference(self, callback: CallbackRequest) -> str | None:
         stk = (callback.body.get("Body") or {}).get("stkCallback")

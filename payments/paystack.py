@@ -113,6 +113,9 @@ class Paystack:
             return Initiated(charge.reference, PENDING, redirect_url=link)
         return _charge_answer(charge, data)
 
+    def reference_of(self, gateway: GatewayConfig, charge: Charge) -> str:
+        return charge.reference
+
     # -- hearing back ---------------------------------------------------------------------------
     def callback_reference(self, callback: CallbackRequest) -> str | None:
         event, data = callback.body.get("event"), callback.body.get("data")

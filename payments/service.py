@@ -26,12 +26,14 @@ from commerce.order_payments import (
 )
 from payments import state
 from payments.base import (
-    CREATED, EXPIRED, FAILED, PENDING, SUCCEEDED, Charge, GatewayConfig, Initiated, Outcome,
-    Provider, ProviderEnv, ProviderRefused, ProviderUnavailable,
+    CREATED, EXPIRED, FAILED, LINK, PENDING, SUCCEEDED, Charge, GatewayConfig, Initiated,
+    Outcome, Provider, ProviderEnv, ProviderRefused, ProviderUnavailable,
 )
 from payments.gateways import get_gateway, offered_methods
 
 log = logging.getLogger(__name__)
+
+NO_ANSWER = N_("The payment service did not answer. Please try again.")
 
 
 class PaymentMethodUnavailable(DomainError):
@@ -120,13 +122,12 @@ def _placeholder_email(phone: str | None) -> str:
 
 
 def do_initiate(session: Session, payment_id: int, provider: Provider, env: ProviderEnv,
-                gateway: GatewayConfig) -> Payment:
+                gateway: GatewayConfig, last_try: bool = False) -> Payment:
     """Ask the provider to collect a ``created`` payment; commits what it answered.
 
-    ``ProviderUnavailable`` propagates (the job is retried later, the payment stays
-    ``created``), unless the request may have been taken by a provider that cannot be asked
-    twice safely: then the payment waits, pending, for its callback. A refusal fails the
-    payment with the provider's reason.
+    A request that got no answer (``ProviderUnavailable``) propagates, so the job asks again
+    later and the payment stays ``created`` — unless asking again is unsafe or this was the
+    last try: see ``_unanswered``. A refusal fails the payment with the provider's reason.
     """
     payment = session.get(Payment, payment_id)
     if payment is None or payment.status != CREATED:
@@ -138,15 +139,11 @@ def do_initiate(session: Session, payment_id: int, provider: Provider, env: Prov
     except ProviderRefused as refusal:
         initiated = Initiated(provider_reference="", status=FAILED, reason=refusal.reason)
     except ProviderUnavailable as outage:
-        if not outage.maybe_taken or provider.repeat_safe:
-            raise  # nothing reached the provider, or asking again is safe: the job retries
-        # The prompt may be on the phone already, and asking again would prompt twice (and
-        # Daraja refuses a second push while one is open). The payment waits for its answer
-        # with no reference: a success callback is matched to it by phone and amount
-        # (claim_unanswered), and otherwise it expires in its time.
-        log.warning("payment %s: %s took the request but its answer was lost: %s",
-                    payment_id, provider.name, outage)
-        initiated = Initiated(provider_reference="", status=PENDING)
+        initiated = _unanswered(provider, gateway, charge, outage, last_try)
+        if initiated is None:
+            raise
+        log.warning("payment %s: %s did not answer (%s); %s", payment_id, provider.name,
+                    outage, initiated.status)
     with committing(session):
         payment = session.get(Payment, payment_id)
         order = order_flow.lock_order(session, payment.store_id, payment.order_id)
@@ -166,6 +163,27 @@ def do_initiate(session: Session, payment_id: int, provider: Provider, env: Prov
                           {"order_id": order.id, "payment_id": payment.id,
                            "url": initiated.redirect_url})
     return payment
+
+
+def _unanswered(provider: Provider, gateway: GatewayConfig, charge: Charge,
+                outage: ProviderUnavailable, last_try: bool) -> Initiated | None:
+    """What a request to collect that got no answer leaves: None to ask again later."""
+    if outage.maybe_taken and not provider.repeat_safe:
+        # The prompt may be on the phone already, and asking again would prompt twice (and
+        # Daraja refuses a second push while one is open). The payment waits for its answer
+        # with no reference: a success callback is matched to it by phone and amount
+        # (claim_unanswered), and otherwise it expires in its time.
+        return Initiated(provider_reference="", status=PENDING)
+    if not last_try:
+        return None  # nothing reached the provider, or asking again is safe
+    if outage.maybe_taken and provider.how_asked(gateway.settings,
+                                                 charge.amount.currency) != LINK:
+        # A prompt may be on the phone: wait for it under the reference it went with, which
+        # the reconciler asks about (and which expires if the provider never had it).
+        return Initiated(provider.reference_of(gateway, charge), PENDING)
+    # Nothing is on the phone (nothing got there, or a link nobody received): fail it now,
+    # so the shopper hears so and Pay now asks afresh.
+    return Initiated(provider_reference="", status=FAILED, reason=NO_ANSWER)
 
 
 # -- hearing back -------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from commerce.db import utcnow
 from commerce.inventory import default_location, do_adjust_stock
 from commerce.models import Location, Payment, Variant
 from commerce.stores import do_create_store
-from payments import jobs
+from payments import jobs, service
 from payments.base import CANCELLED, EXPIRED, FAILED, PENDING, SUCCEEDED
 from payments.refunds import do_refund_payment
 from tests.helpers import fresh, place_order
@@ -413,7 +413,7 @@ def test_a_500_at_every_try_of_the_initiation_fails_the_payment(
     flw.fail_next = 10
     payment = request_payment(order, "flutterwave")
     assert (payment.status, payment.provider_reference, payment.failure_reason) == (
-        FAILED, None, jobs.NO_ANSWER)  # not left waiting for a prompt nobody sends
+        FAILED, None, service.NO_ANSWER)  # not left waiting for a prompt nobody sends
     assert len(flw.calls("POST", "/v3/charges")) == 1 + jobs.INITIATE_RETRIES
     assert flw.transactions == {}
 
@@ -428,6 +428,19 @@ def test_a_hang_at_initiation_is_retried_without_charging_twice(
     assert [a["body"]["tx_ref"] for a in asked] == [tx_ref, tx_ref]  # the retry: same tx_ref
     assert len(flw.transactions) == 1  # one prompt, one charge
     assert (payment.status, payment.provider_reference) == (PENDING, tx_ref)
+    flw.complete(tx_ref, "successful")
+    assert payment_now(payment.id).status == SUCCEEDED
+
+
+def test_a_charge_taken_on_the_last_try_whose_answer_was_lost_waits_for_the_shopper(
+        app, db, shop, flw, fake_at, request_payment, payment_now, run_jobs):
+    order = buy(db, shop, "+254712345678", run_jobs, fake_at)
+    flw.fail_next = jobs.INITIATE_RETRIES
+    flw.hang_next = 1  # the last try's prompt went out; its answer came after our timeout
+    payment = request_payment(order, "flutterwave")
+    tx_ref = f"DK{shop.id}-1001-{payment.id}"
+    assert (payment.status, payment.provider_reference) == (PENDING, tx_ref)  # not failed
+    assert len(flw.transactions) == 1
     flw.complete(tx_ref, "successful")
     assert payment_now(payment.id).status == SUCCEEDED
 

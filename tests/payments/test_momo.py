@@ -17,7 +17,7 @@ from commerce.customers import get_or_create_customer
 from commerce.db import utcnow
 from commerce.models import Location, Order, Payment, PaymentGateway, Product, Stock, Variant
 from commerce.stores import do_create_store
-from payments import jobs
+from payments import jobs, service
 from payments.base import CANCELLED, EXPIRED, FAILED, PENDING, SUCCEEDED
 from payments.refunds import do_refund_payment
 from tests.fakes.momo import UUID4, FakeMomo
@@ -299,7 +299,7 @@ def test_mtn_failing_at_every_try_fails_the_payment_and_asking_again_prompts_onc
     fake_momo.fail_next["requesttopay"] = 10  # every try of the job: 500
     payment = pay(order)
     assert (payment.status, payment.provider_reference, payment.failure_reason) == (
-        FAILED, None, jobs.NO_ANSWER)
+        FAILED, None, service.NO_ANSWER)
     assert fake_momo.payments == {}
     fake_momo.fail_next["requesttopay"] = 1  # Pay now: a 500, then the job's retry
     again = pay(order)
@@ -317,6 +317,25 @@ def test_a_request_mtn_took_but_answered_too_late_is_not_asked_again(app, db, sh
     assert [r["headers"]["X-Reference-Id"] for r in fake_momo.requests] == [
         payment.provider_reference] * 2
     assert list(fake_momo.payments) == [payment.provider_reference]
+
+
+def test_a_request_mtn_took_on_the_last_try_waits_for_its_answer(app, db, shop, pay,
+                                                                  fake_momo):
+    """MTN was down at every try but the last, which it took without answering in time: the
+    prompt is on the phone, so the payment waits under its reference instead of failing (and
+    Pay now prompting a second time)."""
+    order = order_two(db, shop)
+    fake_momo.fail_next["requesttopay"] = jobs.INITIATE_RETRIES
+    fake_momo.hang_next["requesttopay"] = 1
+    payment = pay(order)
+    assert payment.status == PENDING  # not failed
+    assert list(fake_momo.payments) == [payment.provider_reference]
+    assert fake_momo.requests[-1]["headers"]["X-Reference-Id"] == payment.provider_reference
+    fake_momo.settle(payment.provider_reference, "SUCCESSFUL")  # the shopper approves
+    make_old(db, payment, expired=False)
+    reconcile(app, db)
+    assert db.get(Payment, payment.id).status == SUCCEEDED
+    assert fresh(db, order.id).financial_status == "paid"
 
 
 def test_a_shop_with_wrong_momo_credentials_fails_the_payment_plainly(app, db, fake_momo,

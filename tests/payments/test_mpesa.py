@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from commerce.db import utcnow
 from commerce.models import Order, Payment, PaymentGateway, Refund, Store
 from commerce.refunds import RefundExceedsPayment
-from payments import jobs
+from payments import jobs, service
 from payments.refunds import do_refund_payment
 from tests.fakes.daraja import LOCKED, FakeDaraja, stk_callback_body
 from tests.helpers import fresh, place_order
@@ -319,7 +319,7 @@ def test_daraja_failing_at_every_try_of_the_prompt_fails_the_payment(daraja, pay
     daraja.fail_next = 10
     _, payment = pay()
     assert (payment.status, payment.provider_reference, payment.failure_reason) == (
-        "failed", None, jobs.NO_ANSWER)
+        "failed", None, service.NO_ANSWER)
     assert daraja.pushes == []
     assert daraja.requests.count("POST /mpesa/stkpush/v1/processrequest") == 4  # 1 + 3 retries
 

@@ -19,7 +19,7 @@ from commerce.db import utcnow
 from commerce.inventory import do_adjust_stock
 from commerce.models import Location, Payment, Refund, Variant
 from commerce.stores import do_create_store
-from payments import jobs
+from payments import jobs, service
 from payments.base import CANCELLED, EXPIRED, FAILED, PENDING, SUCCEEDED
 from payments.refunds import do_refund_payment
 from tests.fakes.paystack import FakePaystack, signature
@@ -378,7 +378,7 @@ def test_paystack_down_at_every_try_of_the_initiation_fails_the_payment(
     order = place_order(db, store, payment_method="paystack")
     payment = request_payment(order, "paystack")
     assert (payment.status, payment.provider_reference, payment.failure_reason) == (
-        FAILED, None, jobs.NO_ANSWER)
+        FAILED, None, service.NO_ANSWER)
     assert len(fake.calls("POST", "/charge")) == 1 + jobs.INITIATE_RETRIES
     assert fake.transactions == {}
 
@@ -395,6 +395,32 @@ def test_a_prompt_whose_answer_timed_out_is_not_sent_twice(app, db, store, fake,
     assert len(fake.transactions) == 1
     fake.complete(reference)
     assert fresh(db, order.id).financial_status == "paid"
+
+
+def test_a_prompt_sent_on_the_last_try_whose_answer_timed_out_waits_for_the_shopper(
+        app, db, store, fake, mobile_money, request_payment):
+    fake.fail_next = jobs.INITIATE_RETRIES  # down at every try but the last...
+    fake.hang_next = 1  # ...which sends the prompt, and answers after our timeout
+    order = place_order(db, store, payment_method="paystack")
+    payment = request_payment(order, "paystack")
+    reference = reference_of(store, order, payment)
+    # Not failed: Pay now would prompt a second time.
+    assert (payment.status, payment.provider_reference) == (PENDING, reference)
+    assert [t["reference"] for t in fake.transactions.values()] == [reference]
+    fake.complete(reference)
+    assert fresh(db, order.id).financial_status == "paid"
+
+
+def test_a_card_link_made_on_the_last_try_but_never_seen_fails_for_a_fresh_try(
+        app, db, store, lagos, fake, request_payment):
+    fake.fail_next = jobs.INITIATE_RETRIES
+    fake.hang_next = 1  # the last try made the link, but its answer came too late
+    order = shop_order(db, lagos)
+    payment = request_payment(order, "paystack", store_=lagos)
+    assert (payment.status, payment.failure_reason) == (FAILED, service.NO_ANSWER)
+    again = request_payment(order, "paystack", store_=lagos)  # no one holds that link
+    assert again.status == PENDING
+    assert again.redirect_url.startswith("https://checkout.paystack.com/")
 
 
 @pytest.mark.parametrize("trouble", ["fail_next", "hang_next"])
