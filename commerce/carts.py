@@ -175,6 +175,15 @@ def _get_or_create_active_cart(session: Session, store_id: int, customer_id: int
     return cart, new
 
 
+def lock_or_open_active_cart(session: Session, store_id: int,
+                             customer_id: int) -> tuple[Cart, bool]:
+    """The customer's active cart, its row locked (opened now if there is none), and whether
+    it was opened now. For a change made outside a shopper's steps."""
+    cart, new = _get_or_create_active_cart(session, store_id, customer_id)
+    assert cart is not None  # only a step's replay opens no cart
+    return cart, new
+
+
 def _open_cart(session: Session, store_id: int, customer_id: int, step: Step | None):
     """The INSERT of a new active cart; with a step, only if no ordered cart of the customer
     took that step or a later one (in the same statement: no query of its own)."""
@@ -315,6 +324,27 @@ def do_add_to_guest_cart(session: Session, store: Store, guest_token: str, varia
         raise
     session.commit()
     return cart
+
+
+def set_line(session: Session, store: Store, cart: Cart, variant_id: int, quantity: int,
+             new_cart: bool = False) -> None:
+    """Bring one line of ``cart`` (locked by the caller, whose transaction this is) to
+    ``quantity``; 0 removes it. A new line takes the price now, as an add does. Raises before
+    it changes anything when the variant is not on sale or the quantity cannot be sold."""
+    line = next((ln for ln in cart.lines if ln.variant_id == variant_id), None)
+    if quantity == 0:
+        if line is not None:
+            cart.lines.remove(line)
+    elif line is not None:
+        _check_can_hold(session, store, cart, variant_id, check_quantity(quantity), new_cart)
+        line.quantity = quantity
+    else:
+        variant = get_variant(session, store.id, variant_id)
+        _check_can_hold(session, store, cart, variant.id, check_quantity(quantity), new_cart)
+        cart.lines.append(CartLine(store_id=store.id, variant_id=variant.id, quantity=quantity,
+                                   unit_price=variant.price, variant=variant))
+    if not new_cart:
+        _touch(cart)
 
 
 def do_set_quantity(session: Session, store: Store, customer_id: int, variant_id: int,

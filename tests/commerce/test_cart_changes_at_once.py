@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, text
 
-from commerce import carts, checkout
+from commerce import cart_sync, carts, checkout
 from commerce.carts import Step
 from commerce.customers import get_or_create_customer
+from commerce.db import utcnow
 from commerce.models import Cart, CartLine, Order, PickupPoint, Store
 from tests.conftest import TEST_DATABASE_URL
 from tests.helpers import variant_by_sku
@@ -36,9 +38,11 @@ def _waiting_on_locks(db) -> int:
                           " and datname = current_database()"))
 
 
-def _at_once(app, db, store, cart_id: int, *changes) -> list:
+def _at_once(app, db, store, cart_id: int, *changes, meanwhile=None) -> list:
     """Run ``changes`` (each ``f(session, store)``) while the cart row is locked; let go once
-    each is waiting for it. Returns what each returned or raised."""
+    each is waiting for it. ``meanwhile(session, store)``: a change the lock's holder makes
+    (as another channel would), committed as it lets go. Returns what each returned or
+    raised."""
     factory, results = app.extensions["duka.db"], [None] * len(changes)
 
     def run(index: int, change) -> None:
@@ -50,6 +54,8 @@ def _at_once(app, db, store, cart_id: int, *changes) -> list:
 
     with factory() as holder:
         holder.scalar(select(Cart).where(Cart.id == cart_id).with_for_update())
+        if meanwhile is not None:
+            meanwhile(holder, holder.get(Store, store.id))
         threads = [threading.Thread(target=run, args=(i, change), daemon=True)
                    for i, change in enumerate(changes)]
         for thread in threads:
@@ -137,3 +143,60 @@ def test_a_change_after_a_screen_read_the_cart_adds_to_the_cart_as_it_is_now(
         view = carts.do_add_to_cart(hop, hop_store, customer_id, cabbage_id, 2, Step("u", 3))
     assert [line.quantity for line in view.lines] == [6]
     assert _lines(db) == [(cabbage_id, 6)]
+
+
+# -- the Merchant API's offline cart sync ------------------------------------------------------
+def _changed_meanwhile(customer_id: int, variant_id: int, quantity: int):
+    """Another channel sets a line (0 removes it), inside the lock's holder: as a service
+    does, but committed only when the holder lets go."""
+    def change(session, store) -> None:
+        cart = carts.lock_active_cart(session, store.id, customer_id)
+        carts.set_line(session, store, cart, variant_id, quantity)
+        session.flush()
+    return change
+
+
+def _sync(customer_id: int, *changes: cart_sync.LineChange):
+    return lambda s, st: cart_sync.do_sync_cart(s, st, customer_id, list(changes), None)
+
+
+def test_a_sync_after_another_channel_removed_the_line_sets_it_again(
+        app, db, store, shopper):
+    """The app set 3 cabbages, a change later than the other channel's removal: 3 cabbages.
+    Deciding from the cart as read before the removal, it set a line no longer there."""
+    customer_id, cabbage_id, cart_id = shopper
+    later = utcnow() + timedelta(minutes=5)
+    [synced] = _at_once(app, db, store, cart_id,
+                        _sync(customer_id, cart_sync.LineChange("set", cabbage_id, 3, later)),
+                        meanwhile=_changed_meanwhile(customer_id, cabbage_id, 0))
+    assert type(synced).__name__ == "CartSynced", repr(synced)
+    assert synced.conflicts == []
+    assert [(line.variant_id, line.quantity) for line in synced.cart.lines] == [(cabbage_id, 3)]
+    assert _lines(db) == [(cabbage_id, 3)]
+
+
+def test_a_sync_setting_a_line_another_channel_just_added_sets_it_rather_than_adding(
+        app, db, store, shopper):
+    """The app set 2 onions, later than the other channel added 1: 2 onions, not 3."""
+    customer_id, cabbage_id, cart_id = shopper
+    onions = variant_by_sku(db, store, "ONIO-1KG").id
+    later = utcnow() + timedelta(minutes=5)
+    [synced] = _at_once(app, db, store, cart_id,
+                        _sync(customer_id, cart_sync.LineChange("set", onions, 2, later)),
+                        meanwhile=_changed_meanwhile(customer_id, onions, 1))
+    assert type(synced).__name__ == "CartSynced", repr(synced)
+    assert synced.conflicts == []
+    assert _lines(db) == [(cabbage_id, 1), (onions, 2)]
+
+
+def test_a_sync_older_than_another_channels_change_at_that_moment_leaves_it(
+        app, db, store, shopper):
+    """The app's change was made before the other channel's: the server's wins, and says so."""
+    customer_id, cabbage_id, cart_id = shopper
+    earlier = utcnow() - timedelta(minutes=5)
+    [synced] = _at_once(app, db, store, cart_id,
+                        _sync(customer_id, cart_sync.LineChange("set", cabbage_id, 3, earlier)),
+                        meanwhile=_changed_meanwhile(customer_id, cabbage_id, 4))
+    assert synced.conflicts == [cart_sync.SyncConflict(cabbage_id, "quantity", "server_newer",
+                                                       3, 4)]
+    assert _lines(db) == [(cabbage_id, 4)]
