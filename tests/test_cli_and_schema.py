@@ -1,6 +1,7 @@
 """The commands a newcomer and an operator run, and the schema the migrations build."""
 import os
 import runpy
+import socket
 import subprocess
 import sys
 import time
@@ -81,6 +82,14 @@ def running(python_args: list[str], env: dict):
         output.append(server.communicate(timeout=10)[0])
 
 
+def free_port() -> int:
+    """A port nothing listens on now. Not one derived from the pid: 6000 + pid % 1000 was
+    once 6379, Redis's, which dropped the dial as an attack."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def dial_when_up(url: str, text: str) -> str:
     """Wait (up to 10 s) for a server starting at ``url``, then dial the demo store's code."""
     for _ in range(100):
@@ -95,7 +104,7 @@ def dial_when_up(url: str, text: str) -> str:
 
 
 def test_flask_demo_migrates_seeds_and_serves(tmp_path):
-    port = 5000 + os.getpid() % 1000
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
            "REDIS_URL": "", "AT_USERNAME": "", "AT_API_KEY": ""}
     with running(["-m", "flask", "--app", "wsgi", "demo", "--port", str(port)], env) as output:
@@ -113,7 +122,7 @@ def test_gunicorn_serves_the_app_with_the_projects_settings(tmp_path):
     with Session(engine) as session:
         seed_demo_store(session)
     engine.dispose()
-    port = 6000 + os.getpid() % 1000
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": "", "AT_USERNAME": "",
            "AT_API_KEY": "", "WEB_CONCURRENCY": "1", "DUKA_BIND": f"127.0.0.1:{port}"}
     with running(["-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"], env):

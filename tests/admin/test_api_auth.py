@@ -87,7 +87,8 @@ def test_expired_and_forged_tokens_are_refused(app, api, db, store):
     claims = {"sub": f"staff:{staff.id}", "store_id": store.id, "role": "owner",
               "type": "access", "iat": now - 3600, "exp": now - 60}
     expired = jwt.encode(claims, app.config["SECRET_KEY"], algorithm="HS256")
-    forged = jwt.encode({**claims, "exp": now + 600}, "not-our-secret-but-as-long-as-ours-is", algorithm="HS256")
+    forged = jwt.encode({**claims, "exp": now + 600}, "not-our-secret-but-as-long-as-ours",
+                        algorithm="HS256")
     for token, code in ((expired, "token_expired"), (forged, "invalid_token"),
                         ("nonsense", "invalid_token")):
         answer = api.get("/api/v1/staff", headers={"Authorization": f"Bearer {token}"})
