@@ -2,8 +2,11 @@
 
 Every failure to get an answer (timeout, connection refused, 5xx) becomes
 ``ProviderUnavailable``; a 4xx is the provider's refusal and is left to the provider module to
-read. Only idempotent calls (token, status query) are retried here; asking for money again is
-left to the job queue's retry, so a slow provider is never asked twice within one call.
+read. A 5xx with no JSON in it is not the provider's answer but a gateway's page (a 504: it
+gave up waiting for the provider), so a request that changes something may have been carried
+out (``maybe_taken``). Only idempotent calls (token, status query) are retried here; asking
+for money again is left to the job queue's retry, so a slow provider is never asked twice
+within one call.
 """
 from __future__ import annotations
 
@@ -40,7 +43,8 @@ def send(client: httpx.Client, method: str, url: str, *, retries: int = 0,
             if response.status_code < 500:
                 return response
             unanswered = ProviderUnavailable(
-                f"{method} {url} answered {response.status_code}: {response.text[:200]}")
+                f"{method} {url} answered {response.status_code}: {response.text[:200]}",
+                maybe_taken=method != "GET" and not json_of(response))
         log.warning("payment provider: %s (try %d of %d)", unanswered, attempt + 1, retries + 1)
         if attempt < retries:
             time.sleep(backoff * 2 ** attempt)

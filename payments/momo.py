@@ -234,8 +234,9 @@ def _refusal_or_outage(status: int, data: dict, what: str) -> Exception:
         return ProviderRefused(SETTINGS_PROBLEM, code or str(status))
     if code in PAYER_CODES:
         return ProviderRefused(REASONS[code][1], code)
-    if status >= 500:
-        return ProviderUnavailable(f"MoMo {what}: HTTP {status} {code} {message[:200]}")
+    if status >= 500:  # a gateway's page, not MoMo's JSON: it may have been carried out
+        return ProviderUnavailable(f"MoMo {what}: HTTP {status} {code} {message[:200]}",
+                                   maybe_taken=not data)
     return ProviderRefused("MoMo could not take this payment request. Please pay another way.",
                            code or str(status))
 

@@ -177,7 +177,11 @@ def _refusal_or_outage(status: int, data: dict, what: str) -> Exception:
     if code == BUSY_CODE or status in (401, 403):
         return ProviderRefused(SETTINGS_PROBLEM, code)  # wrong credentials, unknown merchant
     if status >= 500 or not data or code == INVALID_TOKEN:  # a fresh token voided: try later
-        return ProviderUnavailable(f"M-Pesa {what}: HTTP {status} {code} {message}")
+        # Not Daraja's JSON: a gateway's page (a 504 gave up waiting for Daraja) or an answer
+        # we cannot read, so the request may have been carried out.
+        unread = not data and (status >= 500 or status == 200)
+        return ProviderUnavailable(f"M-Pesa {what}: HTTP {status} {code} {message}",
+                                   maybe_taken=unread)
     if "phone" in message.lower() or "party" in message.lower():
         return ProviderRefused("M-Pesa did not accept this phone number.", code)
     description = data.get("ResponseDescription") or message or "M-Pesa said no"

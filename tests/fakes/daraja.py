@@ -12,9 +12,10 @@
 
 Tests script it: ``fail_next`` (HTTP 500), ``hang_next`` (no answer for ``hang_seconds``, and
 the request is dropped), ``late_next`` (the request is carried out, but answered only after
-``hang_seconds``),
-``void_token_next`` (say 404.001.03 to a good token), ``push_error`` (a Daraja error body for the
-next push), and ``callback(...)`` POSTs the documented ``stkCallback`` to the CallBackURL.
+``hang_seconds``), ``proxy_error_next`` (carried out, but answered by a proxy's HTML error
+page, HTTP ``proxy_status``), ``void_token_next`` (say 404.001.03 to a good token),
+``push_error`` (a Daraja error body for the next push), and ``callback(...)`` POSTs the
+documented ``stkCallback`` to the CallBackURL.
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from tests.fakes.server import LocalHttpServer
+from tests.fakes.server import LocalHttpServer, send_gateway_page
 
 SANDBOX_SHORTCODE = "174379"
 SANDBOX_PASSKEY = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"
@@ -88,6 +89,9 @@ class FakeDaraja(LocalHttpServer):
         self.hang_next = 0  # this many requests answer only after hang_seconds
         self.hang_seconds = 2.5
         self.late_next = 0  # this many requests are carried out, then answered after hang_seconds
+        # this many requests are carried out, then answered by a proxy's HTML error page with
+        # this HTTP status (a 504 when the backend is slow): no Daraja error body
+        self.proxy_error_next, self.proxy_status = 0, 504
         self.void_token_next = 0  # say 404.001.03 to this many requests with a good token
         self.push_error: dict | None = None  # the Daraja error body the next push answers
         self._lock = threading.Lock()
@@ -287,8 +291,12 @@ class FakeDaraja(LocalHttpServer):
                     status, answer = routes[path](fake, body)
                     late = fake.late_next > 0
                     fake.late_next -= late
+                    proxied = fake.proxy_error_next > 0
+                    fake.proxy_error_next -= proxied
                 if late:  # done (a push is on the phone), but the answer comes too late
                     time.sleep(fake.hang_seconds)
+                if proxied:  # done, but the gateway in front gave up waiting for the answer
+                    return send_gateway_page(self, fake.proxy_status)
                 self._send(status, answer)
 
         return Handler

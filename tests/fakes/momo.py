@@ -19,7 +19,8 @@ Tests settle a request (``settle``) and send MTN's callback (``send_callback``: 
 PUT or POST, to the request's ``X-Callback-Url``). They can script failures: ``fail_next[what]``
 answers 500, ``hang_next[what]`` answers only after ``hang_seconds`` (a request to pay is taken
 first, as when MTN took it but its answer was lost); ``what`` is ``token``, ``requesttopay``,
-``status`` or ``refund``.
+``status`` or ``refund``. ``gateway_timeout_next`` requests to pay are taken, then answered by a
+gateway's 504 page.
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ from http.server import BaseHTTPRequestHandler
 
 import httpx
 
-from tests.fakes.server import LocalHttpServer
+from tests.fakes.server import LocalHttpServer, send_gateway_page
 
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 EXPONENTS = {"EUR": 2, "UGX": 0, "RWF": 0, "XOF": 0, "XAF": 0, "GHS": 2, "ZMW": 2}
@@ -68,6 +69,7 @@ class FakeMomo(LocalHttpServer):
             self.refund_status = "SUCCESSFUL"
             self.fail_next = {"token": 0, "requesttopay": 0, "status": 0, "refund": 0}
             self.hang_next = {"token": 0, "requesttopay": 0, "status": 0, "refund": 0}
+            self.gateway_timeout_next = 0
 
     def add_user(self, product: str = "collection") -> tuple[str, str]:
         """A new API User and key, as sandbox provisioning makes them."""
@@ -279,6 +281,11 @@ class FakeMomo(LocalHttpServer):
                     return self._error(409, "RESOURCE_ALREADY_EXIST",
                                        "Duplicated reference id. Creation of resource failed.")
                 self._hang_if_scripted("requesttopay")  # taken, but the answer comes late
+                with fake._lock:
+                    timed_out = fake.gateway_timeout_next > 0
+                    fake.gateway_timeout_next -= timed_out
+                if timed_out:  # taken, but the gateway in front gave up waiting for the answer
+                    return send_gateway_page(self)
                 self._send(202)
 
             def _status(self, product: str, reference: str) -> None:

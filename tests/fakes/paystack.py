@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from tests.fakes.server import LocalHttpServer
+from tests.fakes.server import LocalHttpServer, send_gateway_page
 
 CURRENCIES = {"NGN", "GHS", "KES", "ZAR", "USD"}
 MOBILE_MONEY = {"KES": {"mpesa", "mpesa_offline", "mptill"}, "GHS": {"mtn", "vod", "atl"}}
@@ -66,6 +66,7 @@ class FakePaystack(LocalHttpServer):
         self.fail_next = 0  # answer this many requests with HTTP 500 (and do nothing)
         self.hang_next = 0  # do this many requests, then answer only after hang_seconds
         self.hang_seconds = 2.5
+        self.gateway_timeout_next = 0  # do this many requests, then answer with a gateway's 504
         self._ids = itertools.count(4099260516)
         self._refund_ids = itertools.count(3018284)
         self._lock = threading.Lock()
@@ -329,8 +330,12 @@ class FakePaystack(LocalHttpServer):
                     if fake.hang_next > 0:
                         fake.hang_next -= 1
                         hang = True
+                    timed_out = fake.gateway_timeout_next > 0
+                    fake.gateway_timeout_next -= timed_out
                 if hang:  # done at Paystack's end, but the answer comes too late
                     time.sleep(fake.hang_seconds)
+                if timed_out:  # done, but the gateway in front gave up waiting for the answer
+                    return send_gateway_page(self)
                 self._send(status, answer)
 
             def do_GET(self):

@@ -34,3 +34,15 @@ class LocalHttpServer:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def send_gateway_page(handler: BaseHTTPRequestHandler, status: int = 504) -> None:
+    """Answer as a gateway in front of the provider does when it gives up on it: an HTML page,
+    not the provider's JSON (the request may have been carried out behind it)."""
+    page = (f"<html><head><title>{status}</title></head><body><h1>{status} "
+            f"{handler.responses[status][0]}</h1></body></html>").encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "text/html")
+    handler.send_header("Content-Length", str(len(page)))
+    handler.end_headers()
+    handler.wfile.write(page)

@@ -319,14 +319,18 @@ def test_a_request_mtn_took_but_answered_too_late_is_not_asked_again(app, db, sh
     assert list(fake_momo.payments) == [payment.provider_reference]
 
 
+@pytest.mark.parametrize("lost", ["timed out", "gateway's 504"])
 def test_a_request_mtn_took_on_the_last_try_waits_for_its_answer(app, db, shop, pay,
-                                                                  fake_momo):
-    """MTN was down at every try but the last, which it took without answering in time: the
-    prompt is on the phone, so the payment waits under its reference instead of failing (and
-    Pay now prompting a second time)."""
+                                                                  fake_momo, lost):
+    """MTN was down at every try but the last, which it took without answering in time (or
+    the gateway in front of it gave up waiting): the prompt is on the phone, so the payment
+    waits under its reference instead of failing (and Pay now prompting a second time)."""
     order = order_two(db, shop)
     fake_momo.fail_next["requesttopay"] = jobs.INITIATE_RETRIES
-    fake_momo.hang_next["requesttopay"] = 1
+    if lost == "timed out":
+        fake_momo.hang_next["requesttopay"] = 1
+    else:
+        fake_momo.gateway_timeout_next = 1
     payment = pay(order)
     assert payment.status == PENDING  # not failed
     assert list(fake_momo.payments) == [payment.provider_reference]

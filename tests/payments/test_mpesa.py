@@ -343,6 +343,22 @@ def test_daraja_hanging_at_the_prompt_is_not_asked_again(daraja, pay, app, db, p
     assert payment_now(payment.id).status == "expired"
 
 
+@pytest.mark.parametrize("status", [502, 503, 504])
+def test_a_push_answered_by_a_gateways_error_page_is_not_asked_again(daraja, pay, payment_now,
+                                                                     status):
+    """A 5xx page with no Daraja error in it comes from a gateway in front of Daraja, which
+    may have passed the push on (a 504: it gave up waiting for the answer). The prompt may be
+    on the phone, so it is not sent again; its callback pays the order."""
+    daraja.proxy_error_next, daraja.proxy_status = 1, status
+    _, payment = pay()
+    assert (payment.status, payment.provider_reference) == ("pending", None)
+    [push] = daraja.pushes
+    assert daraja.requests.count("POST /mpesa/stkpush/v1/processrequest") == 1
+    assert daraja.callback(push["CheckoutRequestID"], receipt="NLJ7RT61SV").status_code == 200
+    assert (payment_now(payment.id).status, payment_now(payment.id).reference) == (
+        "succeeded", "NLJ7RT61SV")
+
+
 def test_a_push_answered_too_late_is_paid_by_its_callback_and_prompts_once(daraja, pay, db,
                                                                            payment_now):
     daraja.late_next = 1  # the prompt is on the phone; its answer never reaches us

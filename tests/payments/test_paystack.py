@@ -397,10 +397,14 @@ def test_a_prompt_whose_answer_timed_out_is_not_sent_twice(app, db, store, fake,
     assert fresh(db, order.id).financial_status == "paid"
 
 
-def test_a_prompt_sent_on_the_last_try_whose_answer_timed_out_waits_for_the_shopper(
-        app, db, store, fake, mobile_money, request_payment):
+@pytest.mark.parametrize("lost", ["timed out", "gateway's 504"])
+def test_a_prompt_sent_on_the_last_try_whose_answer_was_lost_waits_for_the_shopper(
+        app, db, store, fake, mobile_money, request_payment, lost):
     fake.fail_next = jobs.INITIATE_RETRIES  # down at every try but the last...
-    fake.hang_next = 1  # ...which sends the prompt, and answers after our timeout
+    if lost == "timed out":  # ...which sends the prompt, and answers after our timeout
+        fake.hang_next = 1
+    else:  # ...or whose answer the gateway in front of Paystack gave up waiting for
+        fake.gateway_timeout_next = 1
     order = place_order(db, store, payment_method="paystack")
     payment = request_payment(order, "paystack")
     reference = reference_of(store, order, payment)
