@@ -5,7 +5,7 @@
 Same throwaway PostgreSQL + Redis as ``bench/ussd_load.py`` (``DATABASE_URL``, default
 ``duka_bench``, schema DROPPED and rebuilt; ``REDIS_URL``, default db 9, FLUSHED), but in one
 process through Flask's test client, one shopper at a time: no HTTP, no gunicorn, no queueing,
-so the figures are the app's own. Each journey is ``ussd_load.JOURNEY`` (dial, then six hops to
+so the figures are the app's own. Each journey is ``ussd_load.JOURNEY`` (dial, then five hops to
 an ``END``); half the shoppers come back for a second journey, so both first contact and a
 returning customer are in the mix. Prints one JSON line: SQL statements and Redis commands per
 hop (mean, and per position in the journey), statements SQLAlchemy built anew per hop (cache

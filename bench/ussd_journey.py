@@ -26,8 +26,9 @@ from commerce.db import upgrade_database  # noqa: E402
 from commerce.demo import seed_demo_store  # noqa: E402
 from wsgi import create_app  # noqa: E402
 
-JOURNEY = ["", "1", "1*1", "1*1*1", "1*1*1*1", "1*1*1*1*1", "1*1*1*1*1*1"]
-# home → Vegetables → Cabbage → 1 → Checkout → Pick up → Pay cash: a first purchase, 7 hops
+JOURNEY = ["", "1", "1*1", "1*1*1", "1*1*1*1", "1*1*1*1*1"]
+# home → Vegetables → Cabbage → 1 (in the cart: how it comes) → Pick up → Pay cash: a first
+# purchase, 6 hops (7 until a Checkout hop no longer came after the quantity)
 
 
 def main() -> None:

@@ -75,11 +75,12 @@ import httpx
 from gunicorn.config import Config as GunicornConfig
 
 # -- the journey: inputs after the dial, one per hop (the dial itself is the first hop) ------------
-# home -> 1 Vegetables -> 1 Cabbage -> quantity 1 -> 1 Checkout -> 1 Pick up at the shop
-#      -> 1 Pay cash at pickup -> END "Asante! Order #... is placed"
-# (before the dialogs were split up, commit cb5dba4: home -> 1 Shop -> 1 Cabbage -> 1 -> 1 Checkout
-#  -> 1 Confirm order -> END, i.e. ["1"] * 5; --journey overrides this list for one run)
-JOURNEY = ["1", "1", "1", "1", "1", "1"]
+# home -> 1 Vegetables -> 1 Cabbage -> quantity 1 (in the cart: how it comes) -> 1 Pick up at
+#      the shop -> 1 Pay cash at pickup -> END "Asante! Order #... is placed"
+# (until the eleventh round of the README's figures a Checkout hop came after the quantity:
+#  ["1"] * 6; before the dialogs were split up, commit cb5dba4: home -> 1 Shop -> 1 Cabbage -> 1
+#  -> 1 Checkout -> 1 Confirm order -> END, i.e. ["1"] * 5; --journey overrides this list)
+JOURNEY = ["1", "1", "1", "1", "1"]
 SERVICE_CODE = "*384*123#"  # commerce.demo.DEMO_USSD_CODE (dedicated code)
 NETWORK_CODE = "63902"  # Safaricom
 USSD_PATH = "/channels/ussd/africastalking"

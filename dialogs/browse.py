@@ -5,6 +5,7 @@ from commerce import carts, inventory
 from commerce.db import for_transaction, remember_for_transaction
 from commerce.errors import DomainError, InvalidQuantity, OutOfStock
 from dialogs.base import Choice, Conversation, Dialog, Goto, Reply, Turn
+from dialogs.checkout import after_adding
 from dialogs.text import pick_from_list, price, with_note
 
 
@@ -185,7 +186,7 @@ class BrowseDialog(Dialog):
             try:
                 turn.cart_changed(carts.do_add_to_cart(turn.db, turn.store, turn.customer.id,
                                                        variant_id, int(text), turn.step))
-                return Goto("cart")
+                return after_adding(turn)
             except (OutOfStock, InvalidQuantity):
                 pass
             except DomainError as error:

@@ -4,10 +4,10 @@ from __future__ import annotations
 import re
 
 from commerce import carts, checkout, customers, shipping
-from commerce.errors import DomainError
+from commerce.errors import DomainError, EmptyCart
 from commerce.promotions import DiscountRefused
 from dialogs.base import Choice, Conversation, Dialog, Goto, Reply, Turn
-from dialogs.pay import cannot_pay, chosen_method, pay_choices, place_and_pay
+from dialogs.pay import cannot_pay, chosen_method, offered, pay_choices, place_and_pay
 from dialogs.text import pick_from_list, price, with_note
 
 
@@ -35,8 +35,20 @@ def _pickup_points(turn: Turn):
     return turn.storefront().pickup_points
 
 
+def after_adding(turn: Turn) -> Goto:
+    """Where a shopper lands once something is in their cart: how they want the order, which
+    starts checkout one hop nearer paying (so a first purchase by delivery, address and all,
+    fits in 7 hops), with the cart's total and a way to shop on. The cart itself where there
+    is no pickup or delivery to choose, or no way to pay (it says so on Checkout)."""
+    if offered(turn) and (_zones(turn) or _pickup_points(turn)):
+        return Goto("checkout", {"added": True})
+    return Goto("cart")
+
+
 class CheckoutDialog(Dialog):
-    """Context: ``cart_id``, the cart whose stock ``do_start_checkout`` is holding."""
+    """Context: ``cart_id``, the cart whose stock ``do_start_checkout`` is holding; or
+    ``added``: reached just after adding to the cart, checkout not started until a pickup
+    point or a delivery zone is chosen."""
 
     name = "checkout"
     parent = "cart"
@@ -68,8 +80,8 @@ class CheckoutDialog(Dialog):
     def show_method(self, turn: Turn, conv: Conversation, note: str) -> Reply:
         t = turn.t
         view = turn.cart()
-        if not view.lines:
-            return Goto("cart")
+        if not view.lines:  # emptied (an item taken off sale): the cart says why
+            return Goto("cart", {"note": note} if note else {})
         choices = [Choice(f"pickup:{p.id}", t("Pick up at {place}", place=p.name))
                    for p in _pickup_points(turn)]
         for zone in _zones(turn):
@@ -84,10 +96,19 @@ class CheckoutDialog(Dialog):
         if not choices:  # never a menu with nothing on it: say why, on the cart
             return Goto("cart", {"note": t(
                 "Sorry, we cannot deliver this order and there is no pickup.")})
+        if conv.context.get("added"):  # what the cart comes to, and shopping on
+            note = with_note(note, t("Total {total}", total=price(view.subtotal, turn)))
+            choices += [Choice("shop", t("Add more")), Choice("cart", t("My cart"))]
         return Reply(with_note(note, t("How do you want your order?")), tuple(choices))
 
     def on_method(self, turn: Turn, conv: Conversation):
+        if conv.context.get("added") and turn.choice in ("shop", "cart"):
+            return Goto("home" if turn.choice == "shop" else "cart")
         kind, _, ident = (turn.choice or "").partition(":")
+        if kind in ("pickup", "zone") and "cart_id" not in conv.context:
+            started = self._start(turn, conv)
+            if started is not None:
+                return started
         if kind == "pickup" and ident.isdecimal():
             try:
                 checkout.do_choose_pickup(turn.db, turn.store, turn.customer.id, int(ident))
@@ -98,6 +119,19 @@ class CheckoutDialog(Dialog):
             conv.context["zone_id"] = int(ident)
             return "deliver"
         return self.reprompt(turn, conv, pick_from_list(turn))
+
+    def _start(self, turn: Turn, conv: Conversation):
+        """Start checkout (hold the stock) for the cart just added to; None once started, else
+        where the shopper goes instead."""
+        try:
+            checkout.do_start_checkout(turn.db, turn.store, turn.customer.id)
+        except EmptyCart:  # emptied on another channel: the cart says so
+            return Goto("cart")
+        except DomainError as error:  # e.g. stock gone: on the cart, where it can be changed
+            return Goto("cart", {"note": turn.t_error(error)})
+        conv.context["cart_id"] = turn.cart().cart_id
+        del conv.context["added"]  # back here later, nothing was just added
+        return None
 
     # -- address --------------------------------------------------------------------------------
     def show_address(self, turn: Turn, conv: Conversation, note: str) -> Reply:

@@ -121,14 +121,21 @@ def test_redis_session_writes_in_a_batch_go_together_and_only_if_it_succeeds():
     assert sessions.get("a") == {"n": 1}
 
 
-def test_entering_checkout_reads_no_delivery_options_once_the_storefront_is_kept(hop,
-                                                                                 statements):
-    hop("1*1*1")  # one cabbage in the cart, on the cart screen
+def test_the_delivery_options_after_adding_read_nothing_once_the_storefront_is_kept(hop,
+                                                                                   statements):
+    hop("1*1")  # cabbage: how many?
     statements.clear()
-    screen = hop("1*1*1*1")  # Checkout
-    assert screen == ("CON How do you want your order?\n1. Pick up at Kawangware shop\n"
-                      "2. Delivery Nairobi West KSh 100\n0. Back")
+    screen = hop("1*1*1")  # one: in the cart, and on to how it comes
+    assert screen == ("CON Total KSh 60\nHow do you want your order?\n"
+                      "1. Pick up at Kawangware shop\n2. Delivery Nairobi West KSh 100\n"
+                      "3. Add more\n4. My cart\n0. Back")
     # Zones, their rates and pickup points come from the storefront read at the dial.
+    assert not [s for s in statements if "FROM pickup_points" in s or "FROM shipping_" in s]
+    hop("1*1*1*4")  # My cart
+    statements.clear()
+    assert hop("1*1*1*4*1") == (  # Checkout
+        "CON How do you want your order?\n1. Pick up at Kawangware shop\n"
+        "2. Delivery Nairobi West KSh 100\n0. Back")
     assert not [s for s in statements if "FROM pickup_points" in s or "FROM shipping_" in s]
 
 
@@ -136,7 +143,7 @@ def test_the_first_item_into_a_new_cart_reads_no_holds_and_writes_the_cart_once(
                                                                                 statements):
     hop("1*1")  # cabbage: how many?
     statements.clear()
-    assert hop("1*1*1").startswith("CON 1x Cabbage KSh 60")  # the cart screen
+    assert hop("1*1*1").startswith("CON Total KSh 60")
     assert not [s for s in statements if "FROM reservations" in s]  # a new cart holds nothing
     assert len([s for s in statements if s.startswith("UPDATE carts")]) == 0
     assert len([s for s in statements if s.startswith("INSERT INTO carts")]) == 1
@@ -155,20 +162,30 @@ def test_checkout_reads_the_cart_once_a_hop(hop, statements):
     def cart_reads() -> int:
         return len([s for s in statements if s.startswith("SELECT") and "FROM carts" in s])
 
-    hop("1*1*1")  # one cabbage in the cart, on the cart screen
+    hop("1*1*1")  # one cabbage in the cart: how it comes
     statements.clear()
-    assert hop("1*1*1*1").startswith("CON How do you want your order?")  # holds the stock
+    assert hop("1*1*1*1").startswith("CON Total KSh 60")  # pickup: holds the stock, the summary
+    assert cart_reads() == 1
+
+
+def test_checkout_from_the_cart_reads_the_cart_once_a_hop(hop, statements):
+    def cart_reads() -> int:
+        return len([s for s in statements if s.startswith("SELECT") and "FROM carts" in s])
+
+    hop("1*1*1*4")  # one cabbage in the cart: My cart
+    statements.clear()
+    assert hop("1*1*1*4*1").startswith("CON How do you want your order?")  # holds the stock
     assert cart_reads() == 1
     statements.clear()
-    assert hop("1*1*1*1*1").startswith("CON Total KSh 60")  # pickup chosen: the summary
+    assert hop("1*1*1*4*1*1").startswith("CON Total KSh 60")  # pickup chosen: the summary
     assert cart_reads() == 1
 
 
 def test_placing_an_order_reads_its_holds_once_and_counts_no_stock_far_from_the_threshold(
         hop, statements):
-    hop("1*1*1*1*1")  # one cabbage (40 on hand), picked up at the shop: the ways to pay
+    hop("1*1*1*1")  # one cabbage (40 on hand), picked up at the shop: the ways to pay
     statements.clear()
-    assert hop("1*1*1*1*1*1").startswith("END ")  # cash at pickup: placed
+    assert hop("1*1*1*1*1").startswith("END ")  # cash at pickup: placed
     assert len([s for s in statements if s.startswith("SELECT") and "FROM reservations" in s]) == 1
     # The cart is read once, locked, and its lines once, after the lock (carts.read_lines).
     assert len([s for s in statements if s.startswith("SELECT") and "FROM carts" in s]) == 1
@@ -193,7 +210,7 @@ def test_a_session_lock_sends_its_blocks_writes_as_it_lets_go_and_none_if_it_fai
 
 
 def test_ordering_again_reads_the_cart_once_however_many_steps_it_takes(hop, statements):
-    for text in ["", "1", "1*1", "1*1*1", "1*1*1*1", "1*1*1*1*1", "1*1*1*1*1*1"]:
+    for text in ["", "1", "1*1", "1*1*1", "1*1*1*1", "1*1*1*1*1"]:
         hop(text)  # a cabbage, picked up, paid cash: order #1001
     for text in ["", "8", "8*1"]:  # a new session: my orders, #1001
         hop(text, session="s2")

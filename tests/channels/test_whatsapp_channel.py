@@ -80,10 +80,12 @@ def test_a_whole_purchase_on_whatsapp(db, shop, whatsapp):
     [quantity] = whatsapp(tap(products, "Cabbage KSh 60"))
     assert quantity["text"]["body"] == "Cabbage KSh 60 each.\nHow many? (1-40)\n\n0. Back"
 
-    [cart] = whatsapp(graph.text_message(WA_ID, "2"))
-    assert cart["interactive"]["type"] == "button"
-    assert cart["interactive"]["body"]["text"].startswith("2x Cabbage KSh 120\nTotal KSh 120")
-    [how] = whatsapp(tap(cart, "Checkout"))
+    [how] = whatsapp(graph.text_message(WA_ID, "2"))
+    assert how["interactive"]["type"] == "list"
+    assert how["interactive"]["body"]["text"] == ("Total KSh 120\n"
+                                                  "How do you want your order?\n\n0 = Back")
+    assert list(options(how)) == ["Pick up at Kawangware shop", "Delivery Nairobi West KSh 100",
+                                  "Add more", "My cart"]
     [pay] = whatsapp(tap(how, "Pick up at Kawangware shop"))
     texts = sorted(m["text"]["body"] for m in whatsapp(tap(pay, "Pay cash at pickup")))
     # The answer, and the receipt: on WhatsApp too, as the shopper wrote within 24 hours.
@@ -196,8 +198,7 @@ def test_a_shared_location_is_taken_as_the_delivery_address(db, shop, whatsapp):
     [home] = whatsapp(graph.text_message(WA_ID, "Hi"))
     [products] = whatsapp(tap(home, "Vegetables"))
     whatsapp(tap(products, "Cabbage KSh 60"))
-    [cart] = whatsapp(graph.text_message(WA_ID, "2"))
-    [how] = whatsapp(tap(cart, "Checkout"))
+    [how] = whatsapp(graph.text_message(WA_ID, "2"))
     whatsapp(tap(how, next(label for label in options(how) if label.startswith("Delivery"))))
     [summary] = whatsapp(graph.location_message(WA_ID, -1.28333, 36.81667))  # a bare pin
     assert summary["interactive"]["body"]["text"].startswith("Total KSh 220")

@@ -39,22 +39,56 @@ def phone(app, store):
     return Phone(app.test_client())
 
 
-def test_a_first_purchase_of_one_item_takes_seven_hops(phone, db):
+def test_a_first_purchase_by_delivery_takes_seven_hops(phone, db):
+    """The longest first purchase: the address is typed, not chosen."""
     phone.dial()
     phone.send("1")  # Vegetables
     phone.send("1")  # Cabbage
-    phone.send("1")  # one
-    phone.send("1")  # Checkout
-    phone.send("1")  # Pick up at Kawangware shop
-    screen = phone.send("1")  # Pay cash at pickup
-    assert screen == ("END Asante! Order #1001 is placed. Pay KSh 60 cash when you collect. "
+    assert phone.send("1") == (  # one: in the cart, and straight on to how it comes
+        "CON Total KSh 60\nHow do you want your order?\n"
+        "1. Pick up at Kawangware shop\n2. Delivery Nairobi West KSh 100\n3. Add more\n"
+        "4. My cart\n0. Back")
+    phone.send("2")  # Delivery Nairobi West
+    phone.send("Kawangware stage 56, blue gate")
+    screen = phone.send("1")  # Pay cash on delivery
+    assert screen == ("END Asante! Order #1001 is placed. Pay KSh 160 cash on delivery. "
                       "We will SMS you a receipt.")
     assert phone.hops == 7
 
 
+def test_a_first_purchase_by_pickup_takes_six_hops(phone, db):
+    phone.dial()
+    phone.send("1")  # Vegetables
+    phone.send("1")  # Cabbage
+    phone.send("1")  # one
+    phone.send("1")  # Pick up at Kawangware shop
+    screen = phone.send("1")  # Pay cash at pickup
+    assert screen == ("END Asante! Order #1001 is placed. Pay KSh 60 cash when you collect. "
+                      "We will SMS you a receipt.")
+    assert phone.hops == 6
+
+
+def test_shopping_on_after_adding_keeps_the_cart_and_checks_out_from_it(phone, db):
+    phone.dial()
+    for typed in ["1", "1", "1"]:  # a cabbage
+        phone.send(typed)
+    assert phone.send("3").startswith("CON Karibu Mama Mboga Fresh!\n1. Vegetables")  # Add more
+    for typed in ["1", "2", "2"]:  # two carrots
+        last = phone.send(typed)
+    assert last.startswith("CON Total KSh 240\n")
+    assert phone.send("4") == ("CON 1x Cabbage KSh 60\n2x Carrots 1kg KSh 180\nTotal KSh 240\n"
+                               "1. Checkout\n2. Add more\n3. Change quantities\n0. Back")
+    assert phone.send("1").startswith("CON How do you want your order?\n1. Pick up at")
+    phone.send("1")  # pickup
+    assert phone.send("1").startswith("END Asante! Order #1001 is placed. Pay KSh 240 cash")
+    order = db.scalar(select(Order).where(Order.number == 1001))
+    assert [(line.title, line.quantity) for line in order.lines] == [
+        ("Cabbage", 1), ("Carrots 1kg", 2)]
+
+
 def test_a_reorder_takes_four_hops_with_the_same_delivery(phone, db):
     phone.dial()
-    for typed in ["1", "1", "2", "1", "2", "Kawangware stage 56, blue gate", "1"]:
+    for typed in ["1", "1", "2", "2", "Kawangware stage 56, blue gate", "1"]:
         last = phone.send(typed)
     assert last.startswith("END Asante! Order #1001 is placed. Pay KSh 220 cash on delivery.")
 
@@ -109,6 +143,8 @@ def test_the_cart_can_be_changed_and_emptied(phone, db):
     phone.dial()
     for typed in ["1", "1", "3"]:  # 3 cabbages
         phone.send(typed)
+    assert phone.send("4") == ("CON 3x Cabbage KSh 180\nTotal KSh 180\n1. Checkout\n"  # My cart
+                               "2. Add more\n3. Change quantities\n0. Back")
     assert phone.send("3") == "CON Change which item?\n1. 3x Cabbage\n0. Back"
     assert phone.send("1") == "CON 3x Cabbage\n1. Change quantity\n2. Remove\n0. Back"
     assert phone.send("1") == "CON How many Cabbage?\n0. Back"
@@ -122,9 +158,9 @@ def test_the_cart_can_be_changed_and_emptied(phone, db):
 
 def test_a_discount_code_comes_off_before_paying(phone, db):
     phone.dial()
-    for typed in ["5", "2", "1", "2", "1"]:  # Household, Cooking oil, 1L, 2, Checkout
+    for typed in ["5", "2", "1", "2"]:  # Household, Cooking oil, 1L, 2
         screen = phone.send(typed)
-    assert screen.startswith("CON How do you want your order?")
+    assert screen.startswith("CON Total KSh 640\nHow do you want your order?")
     assert phone.send("1") == ("CON Total KSh 640\n1. Pay cash at pickup\n2. Discount code\n"
                                "0. Back")
     assert phone.send("2") == "CON Type your discount code:\n0. Back"

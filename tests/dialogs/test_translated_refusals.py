@@ -6,7 +6,7 @@ from commerce.errors import DomainError, N_
 from dialogs.base import Turn
 
 PHONE = "+254712345678"
-TO_THE_DISCOUNT_CODE = ["5", "2", "1", "2", "1", "1", "2"]  # 2 x Cooking oil 1L, pickup
+TO_THE_DISCOUNT_CODE = ["5", "2", "1", "2", "1", "2"]  # 2 x Cooking oil 1L, pickup, code
 
 
 @pytest.fixture

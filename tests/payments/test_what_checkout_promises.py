@@ -17,7 +17,7 @@ from tests.fakes.paystack import FakePaystack
 from tests.helpers import variant_by_sku
 
 PHONE = "+254712345678"
-TO_SUMMARY = ["1", "1", "1", "1", "1"]  # Vegetables, Cabbage (KSh 60), one, Checkout, pick up
+TO_SUMMARY = ["1", "1", "1", "1"]  # Vegetables, Cabbage (KSh 60), one, pick up
 
 
 @pytest.fixture
@@ -151,7 +151,7 @@ def test_a_free_draft_is_placed_paid_too(app, db, store):
 
 
 def test_pay_now_asks_for_what_is_still_owed(app, db, store, simulated_mpesa):
-    assert dial(app, "1", "1", "1", "1", "1", "2") == (  # 2: cash
+    assert dial(app, "1", "1", "1", "1", "2") == (  # 2: cash
         "END Asante! Order #1001 is placed. Pay KSh 60 cash when you collect. "
         "We will SMS you a receipt.")
     order = db.scalar(select(Order))
@@ -164,7 +164,7 @@ def test_pay_now_asks_for_what_is_still_owed(app, db, store, simulated_mpesa):
 
 def test_pay_now_is_not_offered_when_what_is_owed_has_cents_m_pesa_cannot_carry(
         app, db, store, simulated_mpesa):
-    assert dial(app, "1", "1", "1", "1", "1", "2").startswith("END Asante! Order #1001")  # cash
+    assert dial(app, "1", "1", "1", "1", "2").startswith("END Asante! Order #1001")  # cash
     order = db.scalar(select(Order))  # with KSh 60 owed, My orders offers Pay now (M-Pesa)
     order_payments.do_record_payment(db, store, order.id, "cod", 2050, "CASH-1")  # KSh 39.50 owed
     assert dial(app, "8", "1", session="s2") == ("CON #1001 Awaiting payment\n1x Cabbage\n"
@@ -177,7 +177,7 @@ def test_ordering_again_offers_no_way_that_cannot_carry_the_total(app, db, store
     cabbage = variant_by_sku(db, store, "CABB")
     db.execute(update(Variant).where(Variant.id == cabbage.id).values(price=5250))
     db.commit()
-    assert dial(app, "1", "1", "1", "1", "1", "1").startswith("END Asante! Order #1001")  # cash
+    assert dial(app, "1", "1", "1", "1", "1").startswith("END Asante! Order #1001")  # cash
     stores.do_update_store_details(db, store, accepts_cash=False)  # M-Pesa only now
     assert dial(app, "8", "1", session="s2") == (
         "CON #1001 Awaiting payment\n1x Cabbage\nTotal KSh 52.50\n0. Back")
