@@ -1,9 +1,10 @@
 """The cart: see it, change quantities, go to checkout."""
 from __future__ import annotations
 
-from commerce import carts, checkout
-from commerce.errors import DomainError, EmptyCart
+from commerce import carts
+from commerce.errors import DomainError
 from dialogs.base import Choice, Conversation, Dialog, Goto, Reply, Turn
+from dialogs.checkout import start_checkout
 from dialogs.pay import cannot_pay, offered
 from dialogs.text import pick_from_list, price, with_note
 
@@ -48,12 +49,9 @@ class CartDialog(Dialog):
                 return self.reprompt(turn, conv, cannot_pay(turn))
             # Not read here first: the service reads the cart (and refuses an empty one), and
             # the screens after it get the cart it saved, unread.
-            try:  # holds the stock while the shopper chooses delivery and pays
-                checkout.do_start_checkout(turn.db, turn.store, turn.customer.id)
-            except EmptyCart:  # emptied on another channel: the screen says so
-                return self.reprompt(turn, conv, "")
-            except DomainError as error:
-                return self.reprompt(turn, conv, turn.t_error(error))
+            refused = start_checkout(turn)
+            if refused is not None:
+                return self.reprompt(turn, conv, refused)
             return Goto("checkout", {"cart_id": turn.cart().cart_id})
         return self.reprompt(turn, conv, pick_from_list(turn))
 

@@ -45,6 +45,19 @@ def after_adding(turn: Turn) -> Goto:
     return Goto("cart")
 
 
+def start_checkout(turn: Turn) -> str | None:
+    """Hold the cart's stock while the shopper chooses and pays (``do_start_checkout``): None
+    once started, else what to say on the cart ("" when it was emptied on another channel: the
+    cart itself says so)."""
+    try:
+        checkout.do_start_checkout(turn.db, turn.store, turn.customer.id)
+    except EmptyCart:
+        return ""
+    except DomainError as error:  # e.g. stock gone: on the cart, where it can be changed
+        return turn.t_error(error)
+    return None
+
+
 class CheckoutDialog(Dialog):
     """Context: ``cart_id``, the cart whose stock ``do_start_checkout`` is holding; or
     ``added``: reached just after adding to the cart, checkout not started until a pickup
@@ -121,14 +134,11 @@ class CheckoutDialog(Dialog):
         return self.reprompt(turn, conv, pick_from_list(turn))
 
     def _start(self, turn: Turn, conv: Conversation):
-        """Start checkout (hold the stock) for the cart just added to; None once started, else
-        where the shopper goes instead."""
-        try:
-            checkout.do_start_checkout(turn.db, turn.store, turn.customer.id)
-        except EmptyCart:  # emptied on another channel: the cart says so
-            return Goto("cart")
-        except DomainError as error:  # e.g. stock gone: on the cart, where it can be changed
-            return Goto("cart", {"note": turn.t_error(error)})
+        """Start checkout for the cart just added to; None once started, else the cart, which
+        says why not."""
+        refused = start_checkout(turn)
+        if refused is not None:
+            return Goto("cart", {"note": refused} if refused else {})
         conv.context["cart_id"] = turn.cart().cart_id
         del conv.context["added"]  # back here later, nothing was just added
         return None
