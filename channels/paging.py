@@ -56,16 +56,21 @@ def _prefix(text: str, budget: int, length: Callable[[str], int]) -> str:
     return text
 
 
-def fit(text: str, budget: int, length: Callable[[str], int] = len) -> str:
-    """Cut ``text`` to ``budget`` units, marking the cut with ``..``: at a word boundary,
-    unless that would lose more than a usual word (a 115-letter name, "Sorry, <that name>"),
-    then mid-word, keeping as much as fits rather than almost nothing."""
+def fit(text: str, budget: int, length: Callable[[str], int] = len,
+        whole_words: bool = False) -> str:
+    """Cut ``text`` to ``budget`` units, marking the cut with ``..``, at a word boundary.
+
+    With ``whole_words`` (an END screen, an SMS: read, not picked) the cut always backs off to
+    the last whole word, and falls mid-word only when not one word fits. Without it (a choice's
+    label) it backs off only when that loses at most a usual word: a 115-letter product name
+    keeps as much of itself as fits, so the shopper can still tell which one it is.
+    """
     if length(text) <= budget:
         return text
     cut = _prefix(text, budget - 2, length)
     if not text[len(cut)].isspace():  # the cut falls inside a word
         space = max(cut.rfind(" "), cut.rfind("\n"))
-        if space > 0 and len(cut) - space <= WORD:
+        if space > 0 and (whole_words or len(cut) - space <= WORD):
             cut = cut[:space]
     return cut.rstrip() + ".."
 
@@ -122,7 +127,7 @@ def split(reply: Reply, labels: Labels, budget: int, alphabet: Alphabet) -> list
 
     text = encode(reply.text)
     if reply.ends:  # an END screen cannot page: it is cut to the one screen there is
-        return [[fit(text, budget, length)]]
+        return [[fit(text, budget, length, whole_words=True)]]
     more = encode(f"{MORE}. {labels.more}")
     back = encode(f"{PREVIOUS}. {labels.back}")
     rest = [(line, True) for line in text.split("\n")]

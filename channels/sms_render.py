@@ -48,7 +48,7 @@ def fit_text(text: str, locale: str, max_parts: int = MAX_PARTS) -> str:
     encoding = encoding_of(text, locale)
     encode, length = ALPHABETS[encoding]
     budget = SINGLE[encoding] if max_parts <= 1 else max_parts * PART[encoding]
-    return fit(encode(text), budget, length)
+    return fit(encode(text), budget, length, whole_words=True)
 
 
 def fits(text: str, locale: str, max_parts: int = MAX_PARTS) -> bool:

@@ -42,3 +42,20 @@ def test_no_page_loses_a_word_and_every_choice_is_reachable(text, names, can_go_
         # whole when it fits a screen with 98 and 0, else as much of it as fits, then ".."
         assert label == whole or (label.endswith("..") and whole.startswith(label[:-2])
                                   and gsm7_length(line) > 120)
+
+
+long_words = st.text(alphabet="abcdefghijklmnopqrstuvwxyz{}€é", min_size=1, max_size=200)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.lists(st.lists(long_words, min_size=1, max_size=30).map(" ".join),
+                     min_size=1, max_size=4).map("\n".join))
+def test_an_end_screen_is_the_text_or_its_start_cut_after_a_whole_word(text):
+    screen = render(Reply(text, ends=True))
+    assert gsm7_length(screen) <= SCREEN_LIMIT and screen.startswith("END ")
+    whole, kept = to_gsm7(text), screen.removeprefix("END ")
+    if kept != whole:
+        kept = kept.removesuffix("..")
+        assert whole.startswith(kept) and screen.endswith("..")
+        # after a whole word; mid-word only when the first word alone is longer than a screen
+        assert whole[len(kept)].isspace() or " " not in kept and "\n" not in kept

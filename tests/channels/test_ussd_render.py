@@ -128,10 +128,22 @@ def test_only_a_word_longer_than_a_screen_is_cut_and_it_carries_on():
                      "CON " + "y" * 139 + "\n98. More\n0. Back", "CON " + "y" * 22 + "\n0. Back"]
 
 
-def test_an_end_screen_cuts_a_long_word_mid_word_not_back_to_the_space_before_it():
-    (screen,) = screens(Reply(f"Sorry, {NAME * 2} is sold out.", ends=True))
-    assert screen == f"END Sorry, {(NAME * 2)[:147]}.."  # not "END Sorry,.."
+def test_an_end_screen_that_does_not_fit_drops_a_long_last_word_whole():
+    text = "Asante! Order #1002 is placed. " + "Pay KSh 340 on delivery. " * 4 + NAME
+    (screen,) = screens(Reply(text, ends=True))
+    assert screen == "END " + text[:text.index(NAME)].rstrip() + ".."  # not half of NAME
+    assert gsm7_length(screen) <= 160
+
+
+def test_an_end_screen_of_one_word_longer_than_the_screen_is_cut_mid_word():
+    (screen,) = screens(Reply(NAME * 2, ends=True))
+    assert screen == f"END {(NAME * 2)[:154]}.."  # as much as fits, rather than nothing
     assert gsm7_length(screen) == 160
+
+
+def test_a_long_choice_label_keeps_as_much_of_a_long_name_as_fits():
+    pages = screens(Reply("Pick:", (Choice("p:1", f"Tea {NAME * 2}"),)))
+    assert pages[1] == f"CON 1. Tea {(NAME * 2)[:139]}..\n0. Back"  # not "1. Tea.."
 
 
 def test_no_choice_is_numbered_98_and_every_choice_can_be_picked():
