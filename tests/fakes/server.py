@@ -10,13 +10,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver listens with a backlog of 5: the sixth of a burst of connections (tests
+    # send 8 at once) waits for a SYN retransmitted after 1 s, longer than a client's timeout.
+    request_queue_size = 128
+
+
 class LocalHttpServer:
     url_path = ""  # what ``url`` adds after ``http://host:port``
 
     def _listen(self, handler: type[BaseHTTPRequestHandler], **server_options) -> None:
         """Make ``server`` on 127.0.0.1 and a free port (``server_options`` are set on it, e.g.
         ``block_on_close=False``), and ``thread``, which serves it once started."""
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server = _Server(("127.0.0.1", 0), handler)
         for name, value in server_options.items():
             setattr(self.server, name, value)
         self.thread = threading.Thread(target=self.server.serve_forever,  # quick to stop
