@@ -339,10 +339,8 @@ def set_line(session: Session, store: Store, cart: Cart, variant_id: int, quanti
         _check_can_hold(session, store, cart, variant_id, check_quantity(quantity), new_cart)
         line.quantity = quantity
     else:
-        variant = get_variant(session, store.id, variant_id)
-        _check_can_hold(session, store, cart, variant.id, check_quantity(quantity), new_cart)
-        cart.lines.append(CartLine(store_id=store.id, variant_id=variant.id, quantity=quantity,
-                                   unit_price=variant.price, variant=variant))
+        _add_line(session, store, cart, variant_id, check_quantity(quantity), new_cart,
+                  touch=False)
     if not new_cart:
         _touch(cart)
 
