@@ -290,6 +290,13 @@ def _add_line(session: Session, store: Store, cart: Cart, variant_id: int,
         _touch(cart)
 
 
+def give_back_holds(session: Session, store: Store, cart: Cart) -> None:
+    """A line of ``cart`` (locked) shrinks: what its checkout held goes back on the shelf now,
+    not when the hold lapses, so other shoppers can buy it. Checking out again holds anew."""
+    if cart.id:
+        inventory.release_reservations(session, store.id, cart.id)
+
+
 def _touch(cart: Cart) -> None:
     cart.last_activity_at = utcnow()
     cart.abandoned_at = None
@@ -332,6 +339,8 @@ def set_line(session: Session, store: Store, cart: Cart, variant_id: int, quanti
     ``quantity``; 0 removes it. A new line takes the price now, as an add does. Raises before
     it changes anything when the variant is not on sale or the quantity cannot be sold."""
     line = next((ln for ln in cart.lines if ln.variant_id == variant_id), None)
+    if line is not None and quantity < line.quantity:
+        give_back_holds(session, store, cart)
     if quantity == 0:
         if line is not None:
             cart.lines.remove(line)
@@ -360,6 +369,8 @@ def do_set_quantity(session: Session, store: Store, customer_id: int, variant_id
         session.rollback()  # and the step with it: nothing changed
         raise NotFound(N_("That item is not in your cart."))
     try:
+        if quantity < line.quantity:
+            give_back_holds(session, store, cart)
         if quantity == 0:
             cart.lines.remove(line)
         else:
@@ -504,6 +515,8 @@ def do_add_order_to_cart(session: Session, store: Store, customer_id: int,
             remember_active_cart(session, cart)
         return OrderAddedAgain(short, bool(cart and cart.lines))
     had_items = not new and bool(cart.lines)
+    # what a checkout of this cart holds is in the cart already, not gone from the shelf
+    held = {} if new else inventory.held_for_cart(session, store.id, cart.id)
     for line in order.lines:
         try:
             variant = get_variant(session, store.id, line.variant_id or 0)
@@ -511,8 +524,8 @@ def do_add_order_to_cart(session: Session, store: Store, customer_id: int,
             short.append(line.title)
             continue
         in_cart = next((ln.quantity for ln in cart.lines if ln.variant_id == variant.id), 0)
-        room = min(MAX_LINE_QUANTITY,
-                   inventory.available_quantity(session, store.id, variant.id)) - in_cart
+        room = min(MAX_LINE_QUANTITY, held.get(variant.id, 0)
+                   + inventory.available_quantity(session, store.id, variant.id)) - in_cart
         quantity = min(line.quantity, room)
         if quantity < line.quantity:
             short.append(line.title)

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session, lazyload
 
 from commerce import events, inventory, promotions, shipping
 from commerce.carts import (
-    get_active_cart, lock_active_cart, read_lines, remember_active_cart, view_lines,
+    get_active_cart, give_back_holds, lock_active_cart, read_lines, remember_active_cart,
+    view_lines,
 )
 from commerce.db import utcnow
 from commerce.errors import N_, DomainError, EmptyCart, NotFound
@@ -35,6 +36,13 @@ class PriceChanged(DomainError):
 
 class CheckoutIncomplete(DomainError):
     code = "checkout_incomplete"
+
+
+class TotalChanged(DomainError):
+    """The order would cost otherwise than the shopper was shown (a delivery rate or the tax
+    changed since): nothing is placed, so they can look again."""
+
+    code = "total_changed"
 
 
 class NoLongerSold(DomainError):
@@ -174,22 +182,40 @@ def check_lines_on_sale(session: Session, store: Store, cart: Cart) -> None:
     variant_ids = [line.variant_id for line in gone]
     for line in gone:
         cart.lines.remove(line)
+    give_back_holds(session, store, cart)
     session.commit()
     raise NoLongerSold(N_("Sorry, no longer sold and taken out of your cart: {names}."),
                        values={"names": ", ".join(titles)}, variant_ids=variant_ids)
 
 
+def check_discount_applies(session: Session, store: Store, cart: Cart) -> None:
+    """Raise ``DiscountRefused`` (after taking the code off the cart) if the cart's code no
+    longer applies: switched off, expired, used up, or the order now too small. Kept on, it
+    would refuse every checkout of the cart, and a feature phone has no other way out."""
+    if not cart.discount_code:
+        return
+    subtotal = view_lines(store, cart).subtotal.amount
+    try:
+        promotions.check_discount_code(session, store, cart.discount_code, cart.customer_id,
+                                       subtotal)
+    except promotions.DiscountRefused:
+        cart.discount_code = None
+        session.commit()
+        raise
+
+
 def do_start_checkout(session: Session, store: Store, customer_id: int) -> Totals:
     """Hold the cart's stock for ``store.reservation_minutes`` and return the totals; commits.
 
-    Raises ``NoLongerSold``, ``PriceChanged`` or ``OutOfStock`` with a clear message, holding
-    nothing.
+    Raises ``NoLongerSold``, ``PriceChanged``, ``DiscountRefused`` (the code is off the cart
+    then) or ``OutOfStock`` with a clear message, holding nothing.
     """
     # The cart row first, as placing the order takes it: holds and stock rows taken before it
     # would deadlock against an order being placed from another channel at the same moment.
     cart = _customer_cart(session, store, customer_id, lock=True)
     check_lines_on_sale(session, store, cart)
     check_prices_unchanged(session, store, cart)
+    check_discount_applies(session, store, cart)
     inventory.reserve_stock(session, store, cart.id,
                             {line.variant_id: line.quantity for line in cart.lines})
     cart.last_activity_at = utcnow()
@@ -255,12 +281,14 @@ _CART_TO_ORDER = (  # built once, as every order runs it
 
 
 def do_place_order(session: Session, store: Store, customer_id: int,
-                   cart_id: int | None = None, payment_method: str = "cod") -> Order:
+                   cart_id: int | None = None, payment_method: str = "cod",
+                   shown_total: int | None = None) -> Order:
     """Turn the customer's cart into an order; commits and records ``order.placed``.
 
     Idempotent per cart: placing an already ordered cart returns the order it became. Stock is
     taken from the cart's reservations; if they lapsed it is reserved again here, atomically.
-    Cash (``"cod"``) is refused, changing nothing, when the store does not take cash.
+    Cash (``"cod"``) is refused, changing nothing, when the store does not take cash; so is
+    an order whose total is not the ``shown_total`` the shopper confirmed (``TotalChanged``).
     """
     if payment_method not in PAYMENT_METHODS:
         raise method_not_offered(payment_method)
@@ -281,13 +309,14 @@ def do_place_order(session: Session, store: Store, customer_id: int,
         raise CheckoutIncomplete(N_("Please give a delivery address."))
 
     try:  # whether the store takes cash is read as the order number is taken (_place)
-        return _place(session, store, cart, payment_method)
+        return _place(session, store, cart, payment_method, shown_total)
     except DomainError:
         session.rollback()  # nothing half done: no order number, holds as they were
         raise
 
 
-def _place(session: Session, store: Store, cart: Cart, payment_method: str) -> Order:
+def _place(session: Session, store: Store, cart: Cart, payment_method: str,
+           shown_total: int | None) -> Order:
     check_lines_on_sale(session, store, cart)  # taken off sale since the checkout began
     check_prices_unchanged(session, store, cart)  # the shopper pays what they were shown
     # Lock order for every path: cart (locked by the caller), store row (order number),
@@ -304,6 +333,8 @@ def _place(session: Session, store: Store, cart: Cart, payment_method: str) -> O
         # Made by this transaction, so no one else sees them to release: no lock needed.
         holds = inventory.holds_of_cart(session, store.id, cart.id)
     totals = compute_totals(session, store, cart)
+    if shown_total is not None and totals.total.amount != shown_total:
+        raise TotalChanged(N_("The total is now {total}."), values={"total": totals.total})
     order = Order(
         store_id=store.id, number=number, customer_id=customer_id,
         cart_id=cart.id, payment_method=payment_method, currency=store.currency,

@@ -112,6 +112,11 @@ class Money:
         whole = self.amount % 10**digits == 0
         return _formatted(self, locale, 0 if whole else digits)
 
+    def __format__(self, locale: str) -> str:
+        """``f"{money}"`` is ``format_short`` in English; ``f"{money:fr_KE}"`` in French. A
+        refusal carries Money in its values, for each channel to write in its reader's way."""
+        return self.format_short(locale or "en")
+
     def _same_currency(self, other: Money) -> None:
         if self.currency != other.currency:
             raise ValueError(f"cannot mix {self.currency} and {other.currency}")

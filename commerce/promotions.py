@@ -66,8 +66,7 @@ def check_discount_code(session: Session, store: Store, code: str, customer_id: 
                               reason="usage_limit")
     if subtotal < discount.min_order:
         raise DiscountRefused(N_("{code} needs an order of at least {amount}."), values={
-            "code": discount.code,
-            "amount": store.money(discount.min_order).format(f"en_{store.country}")},
+            "code": discount.code, "amount": store.money(discount.min_order)},
             reason="min_order")
     if customer_id is not None:
         if discount.first_order_only and _orders_placed(session, store.id, customer_id):

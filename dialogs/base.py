@@ -17,6 +17,7 @@ from commerce.carts import CartView, Step
 from commerce.db import for_transaction, remember_for_transaction
 from commerce.errors import DomainError
 from commerce.models import Customer, Store
+from commerce.money import Money
 from commerce.storefront import Storefront, storefront
 from dialogs.i18n import translate
 
@@ -107,7 +108,11 @@ class Turn:
         """What the commerce core refused, in the shopper's language (``DomainError.template``
         translated, then filled in with its values)."""
         template = translate(self.locale, error.template)
-        return template.format(**error.values) if error.values else template
+        if not error.values:
+            return template
+        where = f"{self.locale}_{self.store.country}"  # as dialogs.text.price writes money
+        return template.format(**{name: format(value, where) if isinstance(value, Money)
+                                  else value for name, value in error.values.items()})
 
 
 @dataclass

@@ -45,6 +45,11 @@ def after_adding(turn: Turn) -> Goto:
     return Goto("cart")
 
 
+def code_dropped(turn: Turn, refused: DiscountRefused) -> str:
+    """Why the cart's discount code no longer applies, and that it is off the cart now."""
+    return turn.t_error(refused) + " " + turn.t("It is taken off your cart.")
+
+
 def start_checkout(turn: Turn) -> str | None:
     """Hold the cart's stock while the shopper chooses and pays (``do_start_checkout``): None
     once started, else what to say on the cart ("" when it was emptied on another channel: the
@@ -53,6 +58,8 @@ def start_checkout(turn: Turn) -> str | None:
         checkout.do_start_checkout(turn.db, turn.store, turn.customer.id)
     except EmptyCart:
         return ""
+    except DiscountRefused as error:  # taken off the cart: checking out again goes on
+        return code_dropped(turn, error)
     except DomainError as error:  # e.g. stock gone: on the cart, where it can be changed
         return turn.t_error(error)
     return None
@@ -181,7 +188,7 @@ class CheckoutDialog(Dialog):
             totals = checkout.compute_totals(turn.db, turn.store, cart)
         except DiscountRefused as error:  # the code ran out meanwhile: drop it, show again
             checkout.do_remove_discount_code(turn.db, turn.store, turn.customer.id)
-            return self.reprompt(turn, conv, turn.t_error(error))
+            return self.reprompt(turn, conv, code_dropped(turn, error))
         except DomainError as error:  # e.g. the delivery zone closed: choose again
             return Goto("checkout", {**conv.context, "note": turn.t_error(error)}, state="method")
         lines = [t("Total {total}", total=price(totals.total, turn))]
@@ -190,25 +197,41 @@ class CheckoutDialog(Dialog):
         if totals.discount.amount:
             lines.append(t("after {code} -{price}", code=cart.discount_code,
                            price=price(totals.discount, turn)))
+        conv.context["total"] = totals.total.amount  # what paying confirms
         choices = pay_choices(turn, pickup=cart.delivery_method == "pickup",
                               amount=totals.total)
         if not choices:  # the store stopped taking cash and has no gateway: say so, on the cart
             return Goto("cart", {"note": cannot_pay(turn)})
-        choices.append(Choice("code", t("Discount code")))
+        if cart.discount_code:  # to try another, or go on without it
+            choices.append(Choice("no_code", t("Remove discount code")))
+        else:
+            choices.append(Choice("code", t("Discount code")))
         return Reply(with_note(note, "\n".join(lines)), tuple(choices))
 
     def on_summary(self, turn: Turn, conv: Conversation):
         if turn.choice == "code":
             return "enter_code"
+        if turn.choice == "no_code":
+            try:
+                checkout.do_remove_discount_code(turn.db, turn.store, turn.customer.id)
+            except EmptyCart:
+                pass  # emptied on another channel: the summary goes to the cart, which says so
+            return self.reprompt(turn, conv, "")
         method = chosen_method(turn)
         if method is None:
             return self.reprompt(turn, conv, pick_from_list(turn))
-        return place_and_pay(turn, method, cart_id=conv.context.get("cart_id"))
+        try:
+            return place_and_pay(turn, method, cart_id=conv.context.get("cart_id"),
+                                 shown_total=conv.context.get("total"))
+        except checkout.TotalChanged as error:  # e.g. a delivery rate changed: look again
+            return self.reprompt(turn, conv, turn.t_error(error))
 
     def show_discount(self, turn: Turn, conv: Conversation, note: str) -> Reply:
         return Reply(with_note(note, turn.t("Type your discount code:")))
 
     def on_discount(self, turn: Turn, conv: Conversation):
+        if not turn.text.strip():
+            return self.reprompt(turn, conv, turn.t("Please type your discount code."))
         try:
             checkout.do_apply_discount_code(turn.db, turn.store, turn.customer.id, turn.text)
         except DomainError as error:

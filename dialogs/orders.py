@@ -145,7 +145,8 @@ class OrdersDialog(Dialog):
                     "Order #{number} was {was}.", number=previous.number,
                     was=price(previous.total_money, turn))}, state="summary")
             order = checkout.do_place_order(turn.db, turn.store, turn.customer.id,
-                                            payment_method=method)
+                                            payment_method=method,
+                                            shown_total=totals.total.amount)
         except DomainError as error:
             return Goto("cart", {"note": turn.t_error(error)})
         return ask_for_payment(turn, order, method)

@@ -111,11 +111,16 @@ def chosen_method(turn: Turn) -> str | None:
     return method if turn.choice and method in offered(turn) else None
 
 
-def place_and_pay(turn: Turn, method: str, cart_id: int | None = None) -> Reply | Goto:
-    """Place the cart as an order paid by ``method`` and, for online methods, ask for it."""
+def place_and_pay(turn: Turn, method: str, cart_id: int | None = None,
+                  shown_total: int | None = None) -> Reply | Goto:
+    """Place the cart as an order paid by ``method`` and, for online methods, ask for it.
+    Raises ``TotalChanged`` when the total is not the ``shown_total`` the shopper confirmed."""
     try:
         order = checkout.do_place_order(turn.db, turn.store, turn.customer.id,
-                                        cart_id=cart_id, payment_method=method)
+                                        cart_id=cart_id, payment_method=method,
+                                        shown_total=shown_total)
+    except checkout.TotalChanged:
+        raise  # the summary shows the new total
     except DomainError as error:
         return Goto("cart", {"note": turn.t_error(error)})
     return ask_for_payment(turn, order, method)

@@ -166,8 +166,21 @@ def test_a_discount_code_comes_off_before_paying(phone, db):
     assert phone.send("2") == "CON Type your discount code:\n0. Back"
     assert phone.send("nope").startswith("CON 'nope' is not a valid discount code.")
     assert phone.send("karibu10") == ("CON Total KSh 576\nafter KARIBU10 -KSh 64\n"
-                                      "1. Pay cash at pickup\n2. Discount code\n0. Back")
+                                      "1. Pay cash at pickup\n2. Remove discount code\n0. Back")
     assert phone.send("1").startswith("END Asante! Order #1001 is placed. Pay KSh 576")
+
+
+def test_a_discount_code_can_be_taken_off_and_an_empty_one_is_asked_for_again(phone, db):
+    phone.dial()
+    for typed in ["5", "2", "1", "2", "1", "2"]:  # 2 Cooking oil 1L, pickup, Discount code
+        phone.send(typed)
+    assert phone.send("") == ("CON Please type your discount code.\n"
+                              "Type your discount code:\n0. Back")
+    phone.send("karibu10")
+    assert phone.send("2") == ("CON Total KSh 640\n1. Pay cash at pickup\n2. Discount code\n"
+                               "0. Back")
+    assert phone.send("1").startswith("END Asante! Order #1001 is placed. Pay KSh 640")
+    assert db.scalar(select(Order.discount_code)) is None
 
 
 def test_language_is_chosen_and_remembered(phone, db):

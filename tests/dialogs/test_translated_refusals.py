@@ -38,6 +38,13 @@ def shopper(app, db, store):
     return speaking
 
 
+def test_a_code_refused_for_a_small_order_gives_the_minimum_as_french_writes_money(shopper):
+    send = shopper("fr")
+    send("5", "2", "1", "1", "1", "2")  # 1 x Cooking oil 1L (KSh 320), pickup, code
+    assert send("karibu10").startswith(  # not "KSh 500.00", as it was for every language
+        "CON KARIBU10 exige une commande d'au moins 500 KSh.\n")
+
+
 def test_a_refused_discount_code_is_explained_in_kiswahili(shopper):
     send = shopper("sw")
     send(*TO_THE_DISCOUNT_CODE)
