@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 
 from commerce import events
 from commerce.db import utcnow
-from commerce.errors import DomainError, NotFound
+from commerce.errors import N_, DomainError, NotFound
 from commerce.models import Address, Customer, Store
 
 MAX_ADDRESSES = 20  # per customer; a shopper needs a few, a script adding thousands does not
@@ -158,6 +158,28 @@ def do_add_address(session: Session, store: Store, customer_id: int, text: str,
         raise InvalidAddress(f"A customer can keep at most {MAX_ADDRESSES} addresses; "
                              "delete one first.")
     address = Address(store_id=store.id, customer_id=customer.id, **fields)
+    session.add(address)
+    session.commit()
+    return address
+
+
+def do_remember_address(session: Session, store: Store, customer_id: int,
+                        text: str) -> Address:
+    """The address a shopper just typed at checkout, kept as their latest (``list_addresses``
+    ends with it). Typed again, it moves to the end rather than being kept twice; with
+    ``MAX_ADDRESSES`` kept, the oldest is forgotten, as a feature phone has no screen to
+    delete one (``do_add_address`` refuses instead: the API can delete). Commits."""
+    if len(" ".join(text.split())) > ADDRESS_FIELDS["text"]:
+        raise InvalidAddress(N_("That address is too long."), field="text")
+    fields = check_address(text)
+    kept = list_addresses(session, store, customer_id)
+    same = [a for a in kept if a.text.casefold() == fields["text"].casefold()]
+    others = [a for a in kept if a not in same]
+    for old in same + others[:max(0, len(others) + 1 - MAX_ADDRESSES)]:
+        session.delete(old)
+    if same:  # what else was kept with it (a label, a landmark from the API) stays
+        fields.update(landmark=same[-1].landmark, label=same[-1].label, town=same[-1].town)
+    address = Address(store_id=store.id, customer_id=customer_id, **fields)
     session.add(address)
     session.commit()
     return address

@@ -168,8 +168,8 @@ class CheckoutDialog(Dialog):
                 # a menu key ("98", "3") or a few characters: not saved, asked again
                 return self.reprompt(turn, conv, turn.t("That does not look like an address."))
             elif turn.text.strip():
-                address = customers.do_add_address(turn.db, turn.store, turn.customer.id,
-                                                   turn.text)
+                address = customers.do_remember_address(turn.db, turn.store,
+                                                        turn.customer.id, turn.text)
             else:
                 return self.reprompt(turn, conv, turn.t("Please type your address."))
             checkout.do_choose_delivery(turn.db, turn.store, turn.customer.id,
