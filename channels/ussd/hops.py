@@ -6,8 +6,8 @@ The conversation is ``dialogs.registry.conversation``: ``start(turn)`` and
 from __future__ import annotations
 
 from channels.paging import read_input
-from channels.ussd.render import MORE, PREVIOUS, Labels, page_count
-from dialogs import Reply
+from channels.ussd.render import MORE, PREVIOUS, Labels, page_count, page_showing
+from dialogs import BACK, HOME, Reply
 from dialogs.registry import conversation as dialog
 
 MAX_INPUT = 200  # longer input is kept only this long: it matches no option anyway
@@ -26,6 +26,7 @@ def clean_input(raw: str) -> str:
 # and leave the caller on a screen they never asked for.
 MAX_INPUTS_PER_HOP = 20
 EARLIER_KEPT = 4  # texts kept from before the gateway lost track (see applied_texts)
+PICKED_KEPT = 4  # the choices last picked, newest first: a menu a step back opens at theirs
 
 
 def new_inputs(text: str, saved: dict | None) -> list[str]:
@@ -108,9 +109,11 @@ def play(turn_factory, inputs: list[str], saved: dict | None,
          labels: Labels = Labels(), first: int | None = None) -> dict:
     """Apply each input to the session; returns the new session (with the reply to show).
 
-    The session is ``{"dialog": state, "reply": reply as a dict, "page": page shown}``.
-    ``turn_factory(step)`` makes the turn for the input numbered ``step`` (``first`` for the
-    first input, see ``first_step``; None if unnumbered).
+    The session is ``{"dialog": state, "reply": reply as a dict, "page": page shown,
+    "picked": the choice ids last picked}``. ``turn_factory(step)`` makes the turn for the
+    input numbered ``step`` (``first`` for the first input, see ``first_step``; None if
+    unnumbered). Back (``0``) to a menu shows the page with the choice picked from it, so a
+    shopper back from product 40 of a long list is not on page 1 of it again.
     """
     if saved is None:
         reply, state = dialog.start(turn_factory(None))
@@ -133,6 +136,11 @@ def play(turn_factory, inputs: list[str], saved: dict | None,
             saved["page"] = page - 1
             continue
         step = first + index if first is not None else None
-        reply, state = dialog.handle(read_input(raw, reply, turn_factory(step)), saved["dialog"])
-        saved = {"dialog": state, "reply": reply.to_dict(), "page": 0}
+        turn = read_input(raw, reply, turn_factory(step))
+        picked = saved.get("picked", [])
+        if turn.choice and turn.choice not in (BACK, HOME):
+            picked = [turn.choice, *picked][:PICKED_KEPT]
+        reply, state = dialog.handle(turn, saved["dialog"])
+        page = page_showing(reply, picked, labels) if turn.choice == BACK else 0
+        saved = {"dialog": state, "reply": reply.to_dict(), "page": page, "picked": picked}
     return saved

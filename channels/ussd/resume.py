@@ -39,7 +39,7 @@ def remember(sessions: SessionStore, store_id: int, phone: str, saved: dict,
     """Where the shopper is now, should this session (AT's ``session_id``) drop."""
     sessions.set(resume_key(store_id, phone),
                  {"dialog": saved["dialog"], "reply": saved["reply"], "page": saved["page"],
-                  "session": session_id},
+                  "picked": saved.get("picked", []), "session": session_id},
                  RESUME_WINDOW)
 
 
