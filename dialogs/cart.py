@@ -6,9 +6,8 @@ from commerce.errors import DomainError
 from dialogs.base import Choice, Conversation, Dialog, Goto, Reply, Turn
 from dialogs.checkout import start_checkout
 from dialogs.pay import cannot_pay, offered
-from dialogs.text import pick_from_list, price, with_note
+from dialogs.text import LINES_SHOWN, pick_from_list, price, with_note
 
-LINES_SHOWN = 4
 
 
 class CartDialog(Dialog):
@@ -58,7 +57,8 @@ class CartDialog(Dialog):
     def show_pick_line(self, turn: Turn, conv: Conversation, note: str) -> Reply:
         cart = turn.cart()
         return Reply(with_note(note, turn.t("Change which item?")),
-                     tuple(Choice(f"v:{ln.variant_id}", f"{ln.quantity}x {ln.title}")
+                     tuple(Choice(f"v:{ln.variant_id}",
+                                  f"{ln.quantity}x {ln.title} {price(ln.total, turn)}")
                            for ln in cart.lines))
 
     def on_pick_line(self, turn: Turn, conv: Conversation):

@@ -8,7 +8,7 @@ from commerce.errors import DomainError
 from commerce.models import Fulfilment, Order
 from dialogs.base import Choice, Conversation, Dialog, Goto, Reply, Turn
 from dialogs.pay import ask_for_payment, cannot_pay, owed, payable_methods, payment_name
-from dialogs.text import N_, pick_from_list, price, with_note
+from dialogs.text import LINES_SHOWN, N_, pick_from_list, price, with_note
 
 LATEST = 5
 STATUS_WORDS = {
@@ -70,8 +70,10 @@ class OrdersDialog(Dialog):
             Fulfilment.tracking_number.is_not(None)).order_by(Fulfilment.id.desc()))
         if tracking:
             rows.append(turn.t("Tracking {number}", number=tracking))
-        items = ", ".join(f"{line.quantity}x {line.title}" for line in order.lines)
-        rows.append(items if len(items) <= 60 else items[:57].rsplit(" ", 1)[0] + "..")
+        # As the cart shows its lines: whole, a few, and how many more (the receipt has all)
+        rows += [f"{line.quantity}x {line.title}" for line in order.lines[:LINES_SHOWN]]
+        if len(order.lines) > LINES_SHOWN:
+            rows.append(turn.t("+{count} more", count=len(order.lines) - LINES_SHOWN))
         rows.append(turn.t("Total {total}", total=price(order.total_money, turn)))
         choices = []
         if order.status == "draft":  # the merchant's draft: paying is all there is to do

@@ -13,6 +13,9 @@ BACK = N_("Back")
 CONTINUE_QUESTION = N_("Continue where you left off?")
 YES = N_("Yes")
 NO = N_("No")
+# Lines of a cart or an order listed on its screen; the rest are "+N more" (a cart lists them
+# all, with prices, under Change quantities; an order's receipt has them all).
+LINES_SHOWN = 4
 
 
 def price(money: Money, turn: Turn) -> str:

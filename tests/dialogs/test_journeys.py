@@ -145,7 +145,7 @@ def test_the_cart_can_be_changed_and_emptied(phone, db):
         phone.send(typed)
     assert phone.send("4") == ("CON 3x Cabbage KSh 180\nTotal KSh 180\n1. Checkout\n"  # My cart
                                "2. Add more\n3. Change quantities\n0. Back")
-    assert phone.send("3") == "CON Change which item?\n1. 3x Cabbage\n0. Back"
+    assert phone.send("3") == "CON Change which item?\n1. 3x Cabbage KSh 180\n0. Back"
     assert phone.send("1") == "CON 3x Cabbage\n1. Change quantity\n2. Remove\n0. Back"
     assert phone.send("1") == "CON How many Cabbage?\n0. Back"
     assert phone.send("5").startswith("CON 5x Cabbage KSh 300\nTotal KSh 300\n")

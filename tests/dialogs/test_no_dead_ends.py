@@ -123,7 +123,7 @@ def test_no_delivery_option_for_the_order_says_why_on_the_cart(phone, db, store)
 
     assert phone.send("1") == ("CON Sorry, we cannot deliver this order and there is no "
                                "pickup.\n1x Cabbage KSh 60\nTotal KSh 60\n" + CART_CHOICES)
-    assert phone.send("3") == "CON Change which item?\n1. 1x Cabbage\n0. Back"
+    assert phone.send("3") == "CON Change which item?\n1. 1x Cabbage KSh 60\n0. Back"
     assert db.scalar(select(func.count(Order.id))) == 0
 
 
