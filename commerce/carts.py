@@ -272,6 +272,16 @@ def _check_can_hold(session: Session, store: Store, cart: Cart, variant_id: int,
         raise inventory.out_of_stock(variant.title, variant_id, available)
 
 
+def most_for_line(session: Session, store_id: int, cart_id: int | None,
+                  variant_id: int) -> int:
+    """The most a cart's line of a variant can be set to (as ``_check_can_hold`` allows):
+    what is free on the shelf, plus what the cart's checkout holds for it already."""
+    held = inventory.held_for_cart(session, store_id, cart_id).get(variant_id, 0) \
+        if cart_id else 0
+    free = inventory.available_quantity(session, store_id, variant_id)
+    return min(MAX_LINE_QUANTITY, free + held)
+
+
 def _add_line(session: Session, store: Store, cart: Cart, variant_id: int,
               quantity: int, new_cart: bool = False, touch: bool = True) -> None:
     """``new_cart``: opened in this transaction, so it holds no stock and needs no touch;

@@ -90,17 +90,22 @@ class CartDialog(Dialog):
             return "changed"
         return self.reprompt(turn, conv, pick_from_list(turn))
 
+    def _most(self, turn: Turn, conv: Conversation) -> int:
+        return max(1, carts.most_for_line(turn.db, turn.store.id, turn.cart().cart_id,
+                                          conv.context["variant_id"]))
+
     def show_quantity(self, turn: Turn, conv: Conversation, note: str) -> Reply:
         line = self._line(turn, conv)
         if line is None:
             return Goto("cart")
-        return Reply(with_note(note, turn.t("How many {name}?", name=line.title)))
+        return Reply(with_note(note, turn.t("How many {name}? (1-{most})", name=line.title,
+                                            most=self._most(turn, conv))))
 
     def on_quantity(self, turn: Turn, conv: Conversation):
         text = turn.text.strip()
         if not text.isdecimal() or not 1 <= int(text) <= carts.MAX_LINE_QUANTITY:
             return self.reprompt(turn, conv, turn.t("Please enter a number from 1 to {most}.",
-                                                    most=carts.MAX_LINE_QUANTITY))
+                                                    most=self._most(turn, conv)))
         try:
             turn.cart_changed(carts.do_set_quantity(turn.db, turn.store, turn.customer.id,
                                                     conv.context["variant_id"], int(text),

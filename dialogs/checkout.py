@@ -82,6 +82,7 @@ class CheckoutDialog(Dialog):
         {"trigger": "applied", "source": "discount", "dest": "summary"},
         {"trigger": "back", "source": "address", "dest": "method"},
         {"trigger": "back", "source": "summary", "dest": "method"},
+        {"trigger": "back_to_address", "source": "summary", "dest": "address"},
         {"trigger": "back", "source": "discount", "dest": "summary"},
     ]
 
@@ -94,6 +95,8 @@ class CheckoutDialog(Dialog):
     def back_trigger(self, conv: Conversation) -> str | None:
         if conv.state == "summary" and conv.context.get("no_method"):
             return None  # the parent: the cart, not an empty choice of delivery
+        if conv.state == "summary" and "zone_id" in conv.context:
+            return "back_to_address"  # the screen before it, where the address was given
         return super().back_trigger(conv)
 
     # -- pickup or delivery ---------------------------------------------------------------------
@@ -130,6 +133,7 @@ class CheckoutDialog(Dialog):
             if started is not None:
                 return started
         if kind == "pickup" and ident.isdecimal():
+            conv.context.pop("zone_id", None)  # back from the summary: here, not an address
             try:
                 checkout.do_choose_pickup(turn.db, turn.store, turn.customer.id, int(ident))
             except DomainError as error:

@@ -18,4 +18,4 @@ class HelpDialog(Dialog):
         return Reply(with_note(note, "\n".join(rows)))
 
     def on_info(self, turn: Turn, conv: Conversation):
-        return self.show(turn, conv)
+        return self.reprompt(turn, conv, turn.t("Reply 0 to go back or 00 for home."))

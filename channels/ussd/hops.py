@@ -124,9 +124,9 @@ def play(turn_factory, inputs: list[str], saved: dict | None,
             break
         raw = clean_input(raw)
         page = saved["page"]
-        if raw == MORE and reply.choices and page_count(reply, labels) > 1:
-            # On the last page of a menu, 98 shows that page again: no "pick from the list"
-            # and back to page 1 for a shopper who pressed it once too often.
+        if raw == MORE and reply.choices:
+            # On the last (or only) page of a menu, 98 shows that page again: no "pick from
+            # the list" for a shopper who pressed it once too often.
             saved["page"] = min(page + 1, page_count(reply, labels) - 1)
             continue
         if raw == MORE and page + 1 < page_count(reply, labels):  # long text, no menu

@@ -147,7 +147,9 @@ def test_the_cart_can_be_changed_and_emptied(phone, db):
                                "2. Add more\n3. Change quantities\n0. Back")
     assert phone.send("3") == "CON Change which item?\n1. 3x Cabbage KSh 180\n0. Back"
     assert phone.send("1") == "CON 3x Cabbage\n1. Change quantity\n2. Remove\n0. Back"
-    assert phone.send("1") == "CON How many Cabbage?\n0. Back"
+    assert phone.send("1") == "CON How many Cabbage? (1-40)\n0. Back"
+    assert phone.send("x") == ("CON Please enter a number from 1 to 40.\n"  # not 1 to 99
+                               "How many Cabbage? (1-40)\n0. Back")
     assert phone.send("5").startswith("CON 5x Cabbage KSh 300\nTotal KSh 300\n")
     assert db.scalar(select(CartLine.quantity)) == 5
     phone.send("3")
