@@ -75,8 +75,8 @@ def test_a_free_order_is_placed_paid_with_nothing_to_pay(shopper, db, store, sim
     stores.do_update_store_details(db, store, accepts_cash=takes_cash)
     promotions.do_create_discount_code(db, store, "FREE", kind="percentage", value=10000)
     assert shopper.to_summary("FREE") == ("CON Total KSh 0\nafter FREE -KSh 60\n"
-                                         "1. Place order (nothing to pay)\n2. Discount code\n"
-                                         "0. Back")
+                                         "1. Place order (nothing to pay)\n"
+                                         "2. Remove discount code\n0. Back")
     assert shopper("1") == ("END Asante! Order #1001 is placed. There is nothing to pay. We will "
                             "SMS you a receipt.")
     order = db.scalar(select(Order))
@@ -93,7 +93,8 @@ def test_a_free_order_is_placed_paid_with_nothing_to_pay(shopper, db, store, sim
 def test_mpesa_is_not_offered_for_a_total_with_cents(shopper, db, store, simulated_mpesa):
     promotions.do_create_discount_code(db, store, "SAVE125", kind="percentage", value=1250)
     assert shopper.to_summary("SAVE125") == ("CON Total KSh 52.50\nafter SAVE125 -KSh 7.50\n"
-                                            "1. Pay cash at pickup\n2. Discount code\n0. Back")
+                                            "1. Pay cash at pickup\n"
+                                            "2. Remove discount code\n0. Back")
 
 
 def test_flutterwave_in_a_kenyan_shop_is_an_mpesa_prompt_and_says_so(shopper, configure, flw,
