@@ -28,7 +28,9 @@ class CartDialog(Dialog):
         t = turn.t
         cart = turn.cart()
         if not cart.lines:
-            return Reply(with_note(note, t("Your cart is empty.")), (Choice("shop", t("Shop")),))
+            empty = t("Your cart is empty.")  # said once, though it is also why they are here
+            return Reply(with_note("" if note == empty else note, empty),
+                         (Choice("shop", t("Shop")),))
         rows = [f"{ln.quantity}x {ln.title} {price(ln.total, turn)}"
                 for ln in cart.lines[:LINES_SHOWN]]
         if len(cart.lines) > LINES_SHOWN:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import textwrap
 
 from commerce import carts, checkout, customers, shipping
 from commerce.errors import DomainError, EmptyCart
@@ -25,6 +26,12 @@ def looks_like_address(text: str) -> bool:
     text = text.strip()
     return bool(_SHARED_LOCATION.search(text)) or (
         len(text) >= 5 and sum(c.isalpha() for c in text) >= 3)
+
+
+def _short(address: str) -> str:
+    """A saved address as a choice: enough to tell it (the choice picks it whole), and short
+    enough that the question and a choice share a screen."""
+    return textwrap.shorten(address, 60, placeholder="..")
 
 
 def _zones(turn: Turn):
@@ -159,7 +166,7 @@ class CheckoutDialog(Dialog):
         saved = customers.list_addresses(turn.db, turn.store, turn.customer.id)[-3:]
         if saved:
             return Reply(with_note(note, turn.t("Deliver to? Or type a new address:")),
-                         tuple(Choice(f"a:{a.id}", a.text) for a in reversed(saved)))
+                         tuple(Choice(f"a:{a.id}", _short(a.text)) for a in reversed(saved)))
         return Reply(with_note(note, turn.t(
             "Type your delivery address and a landmark, e.g. Kawangware stage 56, blue gate:")))
 

@@ -125,3 +125,12 @@ def test_ordering_again_counts_what_the_cart_holds_as_the_shoppers_own(app, db, 
     # not "Not all items are available: Managu bunch": the held one was counted twice
     assert phone.send("1").startswith(  # Order again, pay cash
         "CON Added to your cart.\n2x Managu bunch KSh 100\nTotal KSh 100\n1. Checkout")
+
+
+def test_a_cart_emptied_elsewhere_mid_checkout_says_so_once(app, db, store):
+    phone = Phone(app.test_client())
+    phone.dial()
+    for typed in ["1", "1", "1", "1", "0"]:  # a cabbage, pick up, back to the choice
+        phone.send(typed)
+    carts.do_set_quantity(db, store, shopper_id(db), variant_id(db, "Cabbage", ""), 0)
+    assert phone.send("1") == "CON Your cart is empty.\n1. Shop\n0. Back"  # not twice

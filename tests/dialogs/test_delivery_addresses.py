@@ -47,3 +47,19 @@ def test_a_regular_with_the_most_addresses_kept_can_still_type_a_new_one(app, db
     kept = db.scalars(select(Address.text).order_by(Address.id)).all()
     assert len(kept) == customers.MAX_ADDRESSES and kept[-1] == "Kangemi market, gate B"
     assert "Kawangware stage 56, blue gate" not in kept  # the oldest is forgotten
+
+
+def test_a_long_saved_address_is_offered_short_beside_the_question_and_used_whole(app, db,
+                                                                                  store):
+    long_one = ("Kawangware 56 estate, house 14 behind the blue water tank, opposite the "
+                "Lucky Star butchery, ask for Mama Wanjiru at the green gate")
+    phone = Phone(app.test_client())
+    buy_delivered_to(phone, long_one)
+    phone.dial()
+    for key in TO_THE_ADDRESS:
+        screen = phone.send(key)
+    assert screen == ("CON Deliver to? Or type a new address:\n"  # the question kept with it
+                      "1. Kawangware 56 estate, house 14 behind the blue water tank,..\n0. Back")
+    phone.send("1")
+    phone.send("1")  # cash on delivery
+    assert db.scalar(select(Order.address_text).order_by(Order.id.desc()).limit(1)) == long_one
