@@ -100,7 +100,6 @@ def _merge(session: Session, store: Store, customer_id: int, changes: list[LineC
     """The locked cart (None if none was left) and the quantity conflicts."""
     cart, new = carts.lock_or_open_active_cart(session, store.id, customer_id)
     holding = {line.variant_id: line.quantity for line in cart.lines}
-    held = {} if new else inventory.held_for_cart(session, store.id, cart.id)
     # When the server last wrote each line: a line's own time; one the cart does not hold
     # keeps none, so the cart's last change stands in. A cart opened just now has none.
     written = {line.variant_id: line.updated_at for line in cart.lines}
@@ -121,8 +120,7 @@ def _merge(session: Session, store: Store, customer_id: int, changes: list[LineC
             continue
         if wanted == have:
             continue
-        conflict = _apply(session, store, cart, new, variant_id, wanted, have,
-                          held.get(variant_id, 0))
+        conflict = _apply(session, store, cart, new, variant_id, wanted, have)
         if conflict is not None:
             conflicts.append(conflict)
     if new and not cart.lines:
@@ -139,7 +137,7 @@ def _wanted(changes: list[LineChange], holding: int) -> int:
 
 
 def _apply(session: Session, store: Store, cart: Cart, new: bool, variant_id: int,
-           wanted: int, have: int, held: int) -> SyncConflict | None:
+           wanted: int, have: int) -> SyncConflict | None:
     """Bring one line to ``wanted``, cut to what can be sold; a conflict or None."""
     kept, conflict = wanted, None
     if wanted > 0:
@@ -147,8 +145,9 @@ def _apply(session: Session, store: Store, cart: Cart, new: bool, variant_id: in
             get_variant(session, store.id, variant_id)  # on sale, in this store
         except NotFound:
             return SyncConflict(variant_id, "quantity", "not_available", wanted, have)
-        room = inventory.available_quantity(session, store.id, variant_id) + held
-        kept = min(wanted, room, MAX_LINE_QUANTITY)
+        # read per line: a line shrunk before this one gave the cart's holds back
+        room = carts.most_for_line(session, store.id, None if new else cart.id, variant_id)
+        kept = min(wanted, room)
         if kept < wanted:
             reason = ("out_of_stock" if room < min(wanted, MAX_LINE_QUANTITY)
                       else "max_quantity")

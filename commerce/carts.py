@@ -346,8 +346,9 @@ def do_add_to_guest_cart(session: Session, store: Store, guest_token: str, varia
 def set_line(session: Session, store: Store, cart: Cart, variant_id: int, quantity: int,
              new_cart: bool = False) -> None:
     """Bring one line of ``cart`` (locked by the caller, whose transaction this is) to
-    ``quantity``; 0 removes it. A new line takes the price now, as an add does. Raises before
-    it changes anything when the variant is not on sale or the quantity cannot be sold."""
+    ``quantity``; 0 removes it. A new line takes the price now, as an add does. Raises, the
+    line unchanged, when the variant is not on sale or the quantity cannot be sold (a line
+    brought down has given the cart's holds back by then: ``give_back_holds``)."""
     line = next((ln for ln in cart.lines if ln.variant_id == variant_id), None)
     if line is not None and quantity < line.quantity:
         give_back_holds(session, store, cart)
@@ -525,8 +526,6 @@ def do_add_order_to_cart(session: Session, store: Store, customer_id: int,
             remember_active_cart(session, cart)
         return OrderAddedAgain(short, bool(cart and cart.lines))
     had_items = not new and bool(cart.lines)
-    # what a checkout of this cart holds is in the cart already, not gone from the shelf
-    held = {} if new else inventory.held_for_cart(session, store.id, cart.id)
     for line in order.lines:
         try:
             variant = get_variant(session, store.id, line.variant_id or 0)
@@ -534,8 +533,7 @@ def do_add_order_to_cart(session: Session, store: Store, customer_id: int,
             short.append(line.title)
             continue
         in_cart = next((ln.quantity for ln in cart.lines if ln.variant_id == variant.id), 0)
-        room = min(MAX_LINE_QUANTITY, held.get(variant.id, 0)
-                   + inventory.available_quantity(session, store.id, variant.id)) - in_cart
+        room = most_for_line(session, store.id, None if new else cart.id, variant.id) - in_cart
         quantity = min(line.quantity, room)
         if quantity < line.quantity:
             short.append(line.title)

@@ -82,7 +82,9 @@ _CART_HOLDS = (
     .where(Reservation.store_id == bindparam("store_id"),
            Reservation.cart_id == bindparam("cart_id"))
 )
-_CART_HOLDS_BY_STOCK = _CART_HOLDS.order_by(Reservation.stock_id)
+# Locked before the stock rows, as the expiry job locks the holds it gives back: a hold the
+# job is giving back is waited for, then gone, so it is never given back twice.
+_CART_HOLDS_BY_STOCK = _CART_HOLDS.order_by(Reservation.stock_id).with_for_update()
 _LIVE_CART_HOLDS = (
     _CART_HOLDS.where(Reservation.expires_at > bindparam("now")).order_by(Reservation.id)
 )

@@ -155,14 +155,14 @@ class BrowseDialog(Dialog):
                                                 name=variant.title))
 
     def _max_quantity(self, turn: Turn, variant_id: int) -> int:
+        in_cart = self._in_cart(turn, variant_id)
+        if in_cart:  # what the line may come to (its checkout's holds are its own), less it
+            return max(0, carts.most_for_line(turn.db, turn.store.id, turn.cart().cart_id,
+                                              variant_id) - in_cart)
         available = for_transaction(
             turn.db, ("stock", turn.store.id, variant_id),
             lambda: inventory.available_quantity(turn.db, turn.store.id, variant_id))
-        in_cart = self._in_cart(turn, variant_id)
-        if in_cart:  # a checkout may hold some: counted in the cart, so not gone from it
-            available += inventory.held_for_cart(turn.db, turn.store.id,
-                                                 turn.cart().cart_id).get(variant_id, 0)
-        return max(0, min(available, carts.MAX_LINE_QUANTITY) - in_cart)
+        return min(available, carts.MAX_LINE_QUANTITY)
 
     def show_quantity(self, turn: Turn, conv: Conversation, note: str) -> Reply:
         try:

@@ -31,7 +31,9 @@ def looks_like_address(text: str) -> bool:
 def _short(address: str) -> str:
     """A saved address as a choice: enough to tell it (the choice picks it whole), and short
     enough that the question and a choice share a screen."""
-    return textwrap.shorten(address, 60, placeholder="..")
+    short = textwrap.shorten(address, 60, placeholder="..")
+    # typed without spaces ("stage56,bluegate,..."), shorten keeps no word: keep its start
+    return short if short != ".." else address[:58] + ".."
 
 
 def _zones(turn: Turn):

@@ -63,3 +63,13 @@ def test_a_long_saved_address_is_offered_short_beside_the_question_and_used_whol
     phone.send("1")
     phone.send("1")  # cash on delivery
     assert db.scalar(select(Order.address_text).order_by(Order.id.desc()).limit(1)) == long_one
+
+
+def test_a_long_saved_address_typed_without_spaces_keeps_its_start(app, db, store):
+    run_on = "Kawangware,stage56,bluegate,oppositeNaivas,nexttoTotalpetrolstation"
+    phone = Phone(app.test_client())
+    buy_delivered_to(phone, run_on)
+    phone.dial()
+    for key in TO_THE_ADDRESS:
+        screen = phone.send(key)
+    assert screen == f"CON Deliver to? Or type a new address:\n1. {run_on[:58]}..\n0. Back"
