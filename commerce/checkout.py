@@ -147,10 +147,12 @@ def do_apply_discount_code(session: Session, store: Store, customer_id: int,
     return compute_totals(session, store, cart)
 
 
-def do_remove_discount_code(session: Session, store: Store, customer_id: int) -> None:
+def do_remove_discount_code(session: Session, store: Store, customer_id: int) -> str | None:
+    """Take the code off the cart; commits. Returns the code taken off (None if none was)."""
     cart = _customer_cart(session, store, customer_id)
-    cart.discount_code = None
+    removed, cart.discount_code = cart.discount_code, None
     _commit(session, cart)
+    return removed
 
 
 def check_prices_unchanged(session: Session, store: Store, cart: Cart) -> None:

@@ -226,10 +226,11 @@ class CheckoutDialog(Dialog):
             return "enter_code"
         if turn.choice == "no_code":
             try:
-                checkout.do_remove_discount_code(turn.db, turn.store, turn.customer.id)
+                code = checkout.do_remove_discount_code(turn.db, turn.store, turn.customer.id)
             except EmptyCart:
-                pass  # emptied on another channel: the summary goes to the cart, which says so
-            return self.reprompt(turn, conv, "")
+                code = None  # emptied on another channel: the summary goes to the cart
+            return self.reprompt(turn, conv, turn.t("{code} is taken off your cart.", code=code)
+                                 if code else "")
         method = chosen_method(turn)
         if method is None:
             return self.reprompt(turn, conv, pick_from_list(turn))

@@ -179,8 +179,8 @@ def test_a_discount_code_can_be_taken_off_and_an_empty_one_is_asked_for_again(ph
     assert phone.send("") == ("CON Please type your discount code.\n"
                               "Type your discount code:\n0. Back")
     phone.send("karibu10")
-    assert phone.send("2") == ("CON Total KSh 640\n1. Pay cash at pickup\n2. Discount code\n"
-                               "0. Back")
+    assert phone.send("2") == ("CON KARIBU10 is taken off your cart.\nTotal KSh 640\n"
+                               "1. Pay cash at pickup\n2. Discount code\n0. Back")
     assert phone.send("1").startswith("END Asante! Order #1001 is placed. Pay KSh 640")
     assert db.scalar(select(Order.discount_code)) is None
 
