@@ -11,7 +11,7 @@ from typing import Protocol
 from channels import keywords
 from channels.context import services
 from channels.messages import Incoming
-from channels.paging import MORE, PREVIOUS, Labels, read_input
+from channels.paging import MORE, PREVIOUS, Labels, read_input, remember_picked
 from dialogs import BACK, HOME, Reply
 from dialogs.checkout import location_text
 from dialogs.i18n import translate
@@ -26,6 +26,8 @@ MAX_INPUT = 500
 class Renderer(Protocol):
     def render(self, reply: Reply, page: int, labels: Labels, locale: str) -> list[dict]: ...
     def page_count(self, reply: Reply, labels: Labels, locale: str) -> int: ...
+    def page_showing(self, reply: Reply, choice_ids: list[str], labels: Labels,
+                     locale: str) -> int: ...
 
 
 def labels(locale: str) -> Labels:
@@ -81,7 +83,12 @@ def _apply(turn_factory, incoming: Incoming, saved: dict | None, renderer: Rende
         turn.choice = choice
     else:
         read_input(text or _describe(incoming), reply, turn)
-    return _fresh(*dialogs.handle(turn, saved["dialog"]))
+    picked = remember_picked(turn, saved.get("picked", []))
+    reply, state = dialogs.handle(turn, saved["dialog"])
+    # back to a list: the page the shopper picked from, as on USSD
+    page = (renderer.page_showing(reply, picked, labels(turn.locale), turn.locale)
+            if turn.choice == BACK else 0)
+    return {"dialog": state, "reply": reply.to_dict(), "page": page, "picked": picked}
 
 
 def _command(text: str, turn, incoming: Incoming, saved: dict | None):

@@ -293,6 +293,9 @@ class WhatsAppRenderer:
     def page_count(self, reply, labels, locale: str) -> int:
         return whatsapp_render.page_count(reply, interactive=self.interactive)
 
+    def page_showing(self, reply, choice_ids: list[str], labels, locale: str) -> int:
+        return whatsapp_render.page_showing(reply, choice_ids, interactive=self.interactive)
+
 
 def renderer_for(incoming: Incoming):
     if incoming.channel == SMS:

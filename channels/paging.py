@@ -11,6 +11,7 @@ from typing import Callable, NamedTuple
 from dialogs import BACK, HOME, Reply, Turn
 
 MORE, PREVIOUS, HOME_KEY = "98", "0", "00"  # navigation keys on every text channel
+PICKED_KEPT = 4  # the choices last picked, newest first: a list a step back opens at theirs
 WORD = 15  # a cut backs off to a space only if that loses at most this much (one usual word)
 
 
@@ -145,6 +146,25 @@ def split(reply: Reply, labels: Labels, budget: int, alphabet: Alphabet) -> list
         pages.append(page + ([more] if rest else []) + nav)
         if not rest:
             return pages
+
+
+def remember_picked(turn: Turn, picked: list[str]) -> list[str]:
+    """The choices last picked (a session keeps them), with the one ``turn`` picks first."""
+    if turn.choice and turn.choice not in (BACK, HOME):
+        return [turn.choice, *picked][:PICKED_KEPT]
+    return picked
+
+
+def page_listing(pages, reply: Reply, choice_ids: list[str], encode: Callable[[str], str]) -> int:
+    """Which of ``pages`` (each a list of lines) lists the first of ``choice_ids`` that
+    ``reply`` offers; 0 if none does. Back to a list opens it where the shopper picked."""
+    offered = [choice.id for choice in reply.choices]
+    for choice_id in choice_ids:
+        if choice_id in offered:
+            shown_as = encode(f"{number(offered.index(choice_id))}. ")
+            return next((n for n, page in enumerate(pages)
+                         if any(line.startswith(shown_as) for line in page)), 0)
+    return 0
 
 
 def read_input(raw: str, reply: Reply, turn: Turn) -> Turn:

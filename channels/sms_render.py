@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from channels.gsm import gsm7_length, loses_letters, to_gsm7
-from channels.paging import Alphabet, Labels, fit, split
+from channels.paging import Alphabet, Labels, fit, page_listing, split
 from dialogs import Reply
 
 MAX_PARTS = 2
@@ -71,3 +71,11 @@ def render(reply: Reply, page: int = 0, labels: Labels = Labels(),
 
 def page_count(reply: Reply, labels: Labels = Labels(), locale: str = "en") -> int:
     return len(_pages(reply, labels, encoding_for(locale)))
+
+
+def page_showing(reply: Reply, choice_ids: list[str], labels: Labels = Labels(),
+                 locale: str = "en") -> int:
+    """The page of ``reply`` that lists the first of ``choice_ids`` it offers; 0 if none."""
+    encoding = encoding_for(locale)
+    pages = [page.split("\n") for page in _pages(reply, labels, encoding)]
+    return page_listing(pages, reply, choice_ids, ALPHABETS[encoding].encode)

@@ -5,9 +5,9 @@ The conversation is ``dialogs.registry.conversation``: ``start(turn)`` and
 """
 from __future__ import annotations
 
-from channels.paging import read_input
+from channels.paging import read_input, remember_picked
 from channels.ussd.render import MORE, PREVIOUS, Labels, page_count, page_showing
-from dialogs import BACK, HOME, Reply
+from dialogs import BACK, Reply
 from dialogs.registry import conversation as dialog
 
 MAX_INPUT = 200  # longer input is kept only this long: it matches no option anyway
@@ -26,7 +26,6 @@ def clean_input(raw: str) -> str:
 # and leave the caller on a screen they never asked for.
 MAX_INPUTS_PER_HOP = 20
 EARLIER_KEPT = 4  # texts kept from before the gateway lost track (see applied_texts)
-PICKED_KEPT = 4  # the choices last picked, newest first: a menu a step back opens at theirs
 
 
 def new_inputs(text: str, saved: dict | None) -> list[str]:
@@ -137,9 +136,7 @@ def play(turn_factory, inputs: list[str], saved: dict | None,
             continue
         step = first + index if first is not None else None
         turn = read_input(raw, reply, turn_factory(step))
-        picked = saved.get("picked", [])
-        if turn.choice and turn.choice not in (BACK, HOME):
-            picked = [turn.choice, *picked][:PICKED_KEPT]
+        picked = remember_picked(turn, saved.get("picked", []))
         reply, state = dialog.handle(turn, saved["dialog"])
         page = page_showing(reply, picked, labels) if turn.choice == BACK else 0
         saved = {"dialog": state, "reply": reply.to_dict(), "page": page, "picked": picked}

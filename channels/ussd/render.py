@@ -8,7 +8,9 @@ from __future__ import annotations
 from functools import lru_cache
 
 from channels.gsm import gsm7_length, to_gsm7
-from channels.paging import HOME_KEY, MORE, PREVIOUS, Alphabet, Labels, fit, number, split
+from channels.paging import (
+    HOME_KEY, MORE, PREVIOUS, Alphabet, Labels, fit, page_listing, split,
+)
 from dialogs import Reply
 
 __all__ = ["HOME_KEY", "MORE", "PREVIOUS", "Labels", "fit", "paginate", "page_count",
@@ -40,13 +42,7 @@ def page_count(reply: Reply, labels: Labels = Labels()) -> int:
 
 def page_showing(reply: Reply, choice_ids: list[str], labels: Labels = Labels()) -> int:
     """The page of ``reply`` that lists the first of ``choice_ids`` it offers; 0 if none."""
-    offered = [choice.id for choice in reply.choices]
-    for choice_id in choice_ids:
-        if choice_id in offered:
-            shown_as = GSM7.encode(f"{number(offered.index(choice_id))}. ")
-            return next((n for n, page in enumerate(_paginate(reply, labels))
-                         if any(line.startswith(shown_as) for line in page)), 0)
-    return 0
+    return page_listing(_paginate(reply, labels), reply, choice_ids, GSM7.encode)
 
 
 def render(reply: Reply, page: int = 0, labels: Labels = Labels()) -> str:

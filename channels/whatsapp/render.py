@@ -49,6 +49,16 @@ def page_count(reply: Reply, interactive: bool = True) -> int:
     return max(1, -(-len(reply.choices) // PAGE_SIZE))
 
 
+def page_showing(reply: Reply, choice_ids: list[str], interactive: bool = True) -> int:
+    """The page of ``reply`` that lists the first of ``choice_ids`` it offers; 0 if none (or
+    if the reply is one interactive list, which has no pages)."""
+    offered = [choice.id for choice in reply.choices]
+    found = next((offered.index(c) for c in choice_ids if c in offered), None)
+    if found is None or page_count(reply, interactive) == 1:
+        return 0
+    return found // PAGE_SIZE
+
+
 def render(reply: Reply, page: int = 0, labels: Labels = Labels(), interactive: bool = True,
            list_button: str = "Choose") -> list[dict]:
     """The messages that show ``page`` of ``reply`` (a picture first, when it has one)."""

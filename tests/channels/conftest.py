@@ -3,6 +3,7 @@ APIs, and apps configured to use them with the real heyoo and twilio clients."""
 import pytest
 from sqlalchemy import event
 
+from commerce import catalog, inventory
 from tests.fakes import graph, twilio
 
 WHATSAPP_APP_SECRET = "test-app-secret"
@@ -76,3 +77,15 @@ def hop(app, store):
         return response.get_data(as_text=True)
 
     return hop
+
+
+@pytest.fixture
+def big_aisle(db, store):
+    """Vegetables with 25 more products, each in stock: a list of several pages anywhere."""
+    vegetables = catalog.category_tree(db, store.id)[0]["id"]
+    shelf = inventory.default_location(db, store.id)
+    for n in range(1, 26):
+        product = catalog.do_create_product(
+            db, store, f"Kienyeji greens bunch number {n:02d}", vegetables,
+            variants=[catalog.VariantInput(sku=f"KIEN-{n:02d}", price=3000 + n)])
+        inventory.do_set_stock(db, store, product.variants[0].id, shelf.id, 10)

@@ -54,6 +54,15 @@ def test_a_whole_purchase_by_sms_ends_with_an_order_and_a_receipt(db, store, tex
     assert receipts and receipts[0]["to"] == PHONE
 
 
+def test_back_from_a_product_on_page_two_of_a_list_sends_page_two(store, big_aisle, texting):
+    texting("mboga")
+    texting("1")  # Vegetables, page 1
+    [page_two] = texting("98")
+    picked = page_two.split("\n")[1].split(". ")[0]  # the second product listed there
+    assert texting(picked)[0].endswith("How many? (1-10)\n0. Back")
+    assert texting("0") == [page_two]  # as on USSD; it was page 1
+
+
 def test_every_reply_of_a_purchase_fits_two_sms_parts(db, store, texting):
     replies = [texting(body)[0] for body in ("MBOGA", "1", "8", "1", "2", "2",
                                              "Kawangware stage 56, blue gate", "1")]

@@ -96,6 +96,16 @@ def test_a_whole_purchase_on_whatsapp(db, shop, whatsapp):
     assert (order.number, order.total, order.customer.phone) == (1001, 12000, PHONE)
 
 
+def test_back_from_a_product_on_page_two_of_a_long_list_sends_page_two(shop, big_aisle,
+                                                                       whatsapp):
+    whatsapp(graph.text_message(WA_ID, "Hi"))
+    whatsapp(graph.text_message(WA_ID, "1"))  # 33 products: numbered text, 10 a page
+    [page_two] = whatsapp(graph.text_message(WA_ID, "98"))
+    assert page_two["text"]["body"].startswith("11. ")
+    whatsapp(graph.text_message(WA_ID, "12"))
+    assert whatsapp(graph.text_message(WA_ID, "0")) == [page_two]  # as on USSD; was page 1
+
+
 def test_a_product_picture_is_shown_before_its_question(db, shop, whatsapp):
     cabbage = variant_by_sku(db, shop, "CABB")
     db.add(ProductImage(store_id=shop.id, product_id=cabbage.product_id,
