@@ -100,8 +100,14 @@ class CartDialog(Dialog):
         line = self._line(turn, conv)
         if line is None:
             return Goto("cart")
+        most = carts.most_for_line(turn.db, turn.store.id, turn.cart().cart_id,
+                                   line.variant_id)
+        if most == 0:  # not "(1-1)": none to be had, said where the line can be removed
+            self.move(conv, "back")
+            return self.reprompt(turn, conv, turn.t("Sorry, {name} is sold out.",
+                                                    name=line.title))
         return Reply(with_note(note, turn.t("How many {name}? (1-{most})", name=line.title,
-                                            most=self._most(turn, conv))))
+                                            most=most)))
 
     def on_quantity(self, turn: Turn, conv: Conversation):
         text = turn.text.strip()

@@ -134,3 +134,14 @@ def test_a_cart_emptied_elsewhere_mid_checkout_says_so_once(app, db, store):
         phone.send(typed)
     carts.do_set_quantity(db, store, shopper_id(db), variant_id(db, "Cabbage", ""), 0)
     assert phone.send("1") == "CON Your cart is empty.\n1. Shop\n0. Back"  # not twice
+
+
+def test_changing_the_quantity_of_an_item_sold_out_meanwhile_says_so(app, db, store):
+    phone = Phone(app.test_client())
+    phone.dial()
+    for typed in ["1", "1", "2", "4", "3", "1"]:  # 2 cabbages, My cart, change, the cabbage
+        phone.send(typed)
+    cabbage = variant_id(db, "Cabbage", "")
+    inventory.do_set_stock(db, store, cabbage, inventory.default_location(db, store.id).id, 0)
+    assert phone.send("1") == ("CON Sorry, Cabbage is sold out.\n2x Cabbage\n"  # not "(1-1)"
+                               "1. Change quantity\n2. Remove\n0. Back")
