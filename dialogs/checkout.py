@@ -142,7 +142,6 @@ class CheckoutDialog(Dialog):
             if started is not None:
                 return started
         if kind == "pickup" and ident.isdecimal():
-            conv.context.pop("zone_id", None)  # back from the summary: here, not an address
             try:
                 checkout.do_choose_pickup(turn.db, turn.store, turn.customer.id, int(ident))
             except DomainError as error:
@@ -197,6 +196,10 @@ class CheckoutDialog(Dialog):
         cart = carts.get_active_cart(turn.db, turn.store.id, turn.customer.id)
         if cart is None or not cart.lines:
             return Goto("cart")
+        if cart.delivery_method == "delivery" and cart.shipping_zone_id:
+            conv.context["zone_id"] = cart.shipping_zone_id  # back goes to its address
+        else:
+            conv.context.pop("zone_id", None)  # back goes to the choice of how
         try:
             totals = checkout.compute_totals(turn.db, turn.store, cart)
         except DiscountRefused as error:  # the code ran out meanwhile: drop it, show again

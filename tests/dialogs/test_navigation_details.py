@@ -1,4 +1,7 @@
 """0, 98 and stray keys do what a shopper expects on every screen."""
+from sqlalchemy import update
+
+from commerce.models import ShippingRate
 from tests.dialogs.test_journeys import Phone
 
 
@@ -29,3 +32,19 @@ def test_a_stray_key_on_help_says_how_to_leave(app, store):
     help_screen = phone.send("10")
     assert phone.send("5") == ("CON Reply 0 to go back or 00 for home.\n"
                                + help_screen.removeprefix("CON "))
+
+
+def test_back_from_a_reorders_summary_of_a_delivery_is_its_address(app, db, store):
+    phone = Phone(app.test_client())
+    phone.dial()
+    for typed in ["1", "1", "2", "2", "Kawangware stage 56, blue gate", "1"]:
+        phone.send(typed)  # order #1001, delivered
+    db.execute(update(ShippingRate).values(amount=15000))  # so ordering again asks
+    db.commit()
+    phone.dial()
+    phone.send("8")  # My orders
+    phone.send("1")  # #1001
+    assert phone.send("1").startswith("CON Order #1001 was KSh 220.\nTotal KSh 270")
+    assert phone.send("0") == ("CON Deliver to? Or type a new address:\n"  # was the choice
+                               "1. Kawangware stage 56, blue gate\n0. Back")
+    assert phone.send("1").startswith("CON Total KSh 270\nincl. delivery KSh 150")
