@@ -130,6 +130,13 @@ def test_search_forgives_typos(phone):
                                "0. Back")
 
 
+def test_search_forgives_two_letters_swapped(phone):
+    phone.dial()
+    phone.send("6")
+    # one slip on a keypad: WRatio alone found only Managu
+    assert phone.send("mnago") == "CON Found:\n1. Mangoes\n2. Managu\n0. Back"
+
+
 def test_search_says_when_nothing_matches_and_asks_again(phone):
     phone.dial()
     phone.send("6")
