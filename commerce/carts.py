@@ -264,9 +264,7 @@ def _check_can_hold(session: Session, store: Store, cart: Cart, variant_id: int,
     if wanted > MAX_LINE_QUANTITY:
         raise InvalidQuantity(N_("You can buy at most {count} of one item."),
                               values={"count": MAX_LINE_QUANTITY})
-    held_by_this_cart = 0 if new_cart or not cart.id else \
-        inventory.held_for_cart(session, store.id, cart.id).get(variant_id, 0)
-    available = inventory.available_quantity(session, store.id, variant_id) + held_by_this_cart
+    available = most_for_line(session, store.id, None if new_cart else cart.id, variant_id)
     if wanted > available:
         variant = get_variant(session, store.id, variant_id)
         raise inventory.out_of_stock(variant.title, variant_id, available)
@@ -274,8 +272,8 @@ def _check_can_hold(session: Session, store: Store, cart: Cart, variant_id: int,
 
 def most_for_line(session: Session, store_id: int, cart_id: int | None,
                   variant_id: int) -> int:
-    """The most a cart's line of a variant can be set to (as ``_check_can_hold`` allows):
-    what is free on the shelf, plus what the cart's checkout holds for it already."""
+    """The most a cart's line of a variant can be set to: what is free on the shelf, plus
+    what the cart's checkout holds for it already (None: a cart that holds nothing)."""
     held = inventory.held_for_cart(session, store_id, cart_id).get(variant_id, 0) \
         if cart_id else 0
     free = inventory.available_quantity(session, store_id, variant_id)
@@ -344,7 +342,7 @@ def do_add_to_guest_cart(session: Session, store: Store, guest_token: str, varia
 
 
 def set_line(session: Session, store: Store, cart: Cart, variant_id: int, quantity: int,
-             new_cart: bool = False) -> None:
+             new_cart: bool = False, touch: bool = True) -> None:
     """Bring one line of ``cart`` (locked by the caller, whose transaction this is) to
     ``quantity``; 0 removes it. A new line takes the price now, as an add does. Raises, the
     line unchanged, when the variant is not on sale or the quantity cannot be sold (a line
@@ -361,7 +359,7 @@ def set_line(session: Session, store: Store, cart: Cart, variant_id: int, quanti
     else:
         _add_line(session, store, cart, variant_id, check_quantity(quantity), new_cart,
                   touch=False)
-    if not new_cart:
+    if touch and not new_cart:  # False: taking a step touched the cart already
         _touch(cart)
 
 
@@ -380,15 +378,7 @@ def do_set_quantity(session: Session, store: Store, customer_id: int, variant_id
         session.rollback()  # and the step with it: nothing changed
         raise NotFound(N_("That item is not in your cart."))
     try:
-        if quantity < line.quantity:
-            give_back_holds(session, store, cart)
-        if quantity == 0:
-            cart.lines.remove(line)
-        else:
-            _check_can_hold(session, store, cart, variant_id, quantity)
-            line.quantity = quantity
-        if step is None:
-            _touch(cart)
+        set_line(session, store, cart, variant_id, quantity, touch=step is None)
     except Exception:
         session.rollback()
         raise

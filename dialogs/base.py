@@ -100,6 +100,11 @@ class Turn:
     def locale(self) -> str:
         return shopper_locale(self.store, self.customer.locale)
 
+    @property
+    def money_locale(self) -> str:
+        """How money is written for this shopper: their language, the store's country."""
+        return f"{self.locale}_{self.store.country}"
+
     def t(self, message: str, **values) -> str:
         """``message`` in the shopper's language, with ``{placeholders}`` filled in."""
         return translate(self.locale, message).format(**values)
@@ -110,9 +115,9 @@ class Turn:
         template = translate(self.locale, error.template)
         if not error.values:
             return template
-        where = f"{self.locale}_{self.store.country}"  # as dialogs.text.price writes money
-        return template.format(**{name: format(value, where) if isinstance(value, Money)
-                                  else value for name, value in error.values.items()})
+        return template.format(**{
+            name: format(value, self.money_locale) if isinstance(value, Money) else value
+            for name, value in error.values.items()})
 
 
 @dataclass

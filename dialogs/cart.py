@@ -93,15 +93,14 @@ class CartDialog(Dialog):
         return self.reprompt(turn, conv, pick_from_list(turn))
 
     def _most(self, turn: Turn, conv: Conversation) -> int:
-        return max(1, carts.most_for_line(turn.db, turn.store.id, turn.cart().cart_id,
-                                          conv.context["variant_id"]))
+        return carts.most_for_line(turn.db, turn.store.id, turn.cart().cart_id,
+                                   conv.context["variant_id"])
 
     def show_quantity(self, turn: Turn, conv: Conversation, note: str) -> Reply:
         line = self._line(turn, conv)
         if line is None:
             return Goto("cart")
-        most = carts.most_for_line(turn.db, turn.store.id, turn.cart().cart_id,
-                                   line.variant_id)
+        most = self._most(turn, conv)
         if most == 0:  # not "(1-1)": none to be had, said where the line can be removed
             self.move(conv, "back")
             return self.reprompt(turn, conv, turn.t("Sorry, {name} is sold out.",

@@ -201,9 +201,9 @@ class CheckoutDialog(Dialog):
         else:
             conv.context.pop("zone_id", None)  # back goes to the choice of how
         try:
+            checkout.check_discount_applies(turn.db, turn.store, cart)
             totals = checkout.compute_totals(turn.db, turn.store, cart)
-        except DiscountRefused as error:  # the code ran out meanwhile: drop it, show again
-            checkout.do_remove_discount_code(turn.db, turn.store, turn.customer.id)
+        except DiscountRefused as error:  # the code ran out meanwhile: off, show again
             return self.reprompt(turn, conv, code_dropped(turn, error))
         except DomainError as error:  # e.g. the delivery zone closed: choose again
             return Goto("checkout", {**conv.context, "note": turn.t_error(error)}, state="method")

@@ -20,7 +20,7 @@ LINES_SHOWN = 4
 
 def price(money: Money, turn: Turn) -> str:
     """``KSh 120`` rather than ``KSh 120.00``: every character counts on a USSD screen."""
-    return money.format_short(f"{turn.locale}_{turn.store.country}")
+    return money.format_short(turn.money_locale)
 
 
 def with_note(note: str, text: str) -> str:
